@@ -1,0 +1,146 @@
+"""Who may do what: sign-in state, roles, idle logoff and clinic scoping, decided here only.
+
+Every view that touches patient data gets its rows through the `*_or_404` helpers below, so a
+therapist of another clinic or another patient meets a 404, never someone else's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user, logout_user
+from sqlmodel import Session, SQLModel
+
+from hep.db import get_session
+from hep.models import Program, User
+
+F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", bound=SQLModel)
+
+
+class SignedInUser:
+    """The flask-login face of a User row (kept apart so the table stays plain data)."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, user: User) -> None:
+        self.row = user
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+    @property
+    def is_active(self) -> bool:
+        return self.row.active
+
+    @property
+    def is_therapist(self) -> bool:
+        return self.row.role == "therapist"
+
+    @property
+    def is_patient(self) -> bool:
+        return self.row.role == "patient"
+
+    def get_id(self) -> str:
+        # The session version is part of the id: bumping it signs the user out everywhere.
+        return f"{self.row.id}:{self.row.session_version}"
+
+
+def init_app(app: Flask, login_manager: LoginManager) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.user_loader(_load_user)
+    app.before_request(_enforce_therapist_idle_logoff)
+
+
+def _load_user(user_id: str) -> SignedInUser | None:
+    try:
+        row_id, version = (int(part) for part in user_id.split(":"))
+    except ValueError:
+        return None
+    user = get_session().get(User, row_id)
+    if user is None or not user.active or user.session_version != version:
+        return None
+    return SignedInUser(user)
+
+
+def _enforce_therapist_idle_logoff():
+    if request.endpoint in (None, "static") or not current_user.is_authenticated:
+        return None
+    if not current_user.is_therapist:
+        return None
+    now = datetime.now(UTC).timestamp()
+    idle = timedelta(minutes=current_app.config["THERAPIST_IDLE_MINUTES"]).total_seconds()
+    last_seen = session.get("seen")
+    if last_seen is not None and now - last_seen > idle:
+        logout_user()
+        session.clear()
+        flash(_("You were signed out after a while without activity. Please sign in again."))
+        return redirect(url_for("accounts.login", next=request.full_path))
+    session["seen"] = now
+    return None
+
+
+def role_required(role: str) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if current_user.role != role:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+therapist_required = role_required("therapist")
+patient_required = role_required("patient")
+
+
+def admin_required(view: F) -> F:
+    @wraps(view)
+    @therapist_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def clinic_row_or_404(db: Session, model: type[M], row_id: int) -> M:
+    """A row that carries clinic_id, only if it belongs to the signed-in therapist's clinic."""
+    row = db.get(model, row_id)
+    if row is None or getattr(row, "clinic_id", None) != current_user.clinic_id:
+        abort(404)
+    return row
+
+
+def patient_or_404(db: Session, patient_id: int) -> User:
+    """A patient of the signed-in therapist's clinic."""
+    patient = db.get(User, patient_id)
+    if patient is None or patient.role != "patient" or patient.clinic_id != current_user.clinic_id:
+        abort(404)
+    return patient
+
+
+def own_program_or_404(db: Session, program_id: int) -> Program:
+    """A program the signed-in patient was given, or one of the therapist's clinic."""
+    program = db.get(Program, program_id)
+    if program is None:
+        abort(404)
+    if current_user.is_patient and program.patient_id != current_user.id:
+        abort(404)
+    if current_user.is_therapist and program.clinic_id != current_user.clinic_id:
+        abort(404)
+    return program

@@ -1,0 +1,111 @@
+"""Input models for sign-up, sign-in, invites and patients."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Annotated
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
+
+from hep.rules.safety import CONTRAINDICATIONS
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+COMMON_TIME_ZONES = (
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Puerto_Rico",
+    "Europe/London",
+    "Europe/Madrid",
+)
+
+
+@cache
+def time_zone_options() -> tuple[tuple[str, str], ...]:
+    """(value, label) pairs: the usual zones first, then every other one A to Z."""
+    rest = sorted(tz for tz in time_zones() if "/" in tz and tz not in COMMON_TIME_ZONES)
+    return tuple((tz, tz.replace("_", " ")) for tz in (*COMMON_TIME_ZONES, *rest))
+
+
+def _email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if not EMAIL_RE.match(value):
+        raise ValueError("Enter an email address like name@example.com")
+    return value
+
+
+def _time_zone(value: str) -> str:
+    if value not in time_zones():
+        raise ValueError("Choose a time zone from the list")
+    return value
+
+
+def _conditions(values: list[str]) -> list[str]:
+    unknown = [v for v in values if v not in CONTRAINDICATIONS]
+    if unknown:
+        raise ValueError("Choose conditions from the list")
+    return sorted(set(values))
+
+
+Email = Annotated[str, Field(max_length=254, title="Email address"), AfterValidator(_email)]
+OptionalEmail = Annotated[
+    str | None, Field(default=None, max_length=254, title="Email address"), AfterValidator(_email)
+]
+Password = Annotated[str, Field(min_length=8, max_length=128, title="Password")]
+TimeZone = Annotated[str, Field(title="Time zone"), AfterValidator(_time_zone)]
+PersonName = Annotated[str, Field(min_length=1, max_length=120, title="Full name")]
+
+
+class PasswordPair(BaseModel):
+    password: Password
+    confirm: Annotated[str, Field(min_length=1, max_length=128, title="Password again")]
+
+    @field_validator("confirm")
+    @classmethod
+    def _same(cls, value: str, info: ValidationInfo) -> str:
+        if "password" in info.data and value != info.data["password"]:
+            raise ValueError("The two passwords are not the same")
+        return value
+
+
+class SignUp(PasswordPair):
+    clinic_name: Annotated[str, Field(min_length=1, max_length=120, title="Clinic name")]
+    name: PersonName
+    email: Email
+    timezone: TimeZone
+
+
+class SignIn(BaseModel):
+    login: Annotated[str, Field(min_length=1, max_length=254, title="Email or sign-in name")]
+    password: Annotated[str, Field(min_length=1, max_length=128, title="Password")]
+
+
+class NewPatient(BaseModel):
+    name: PersonName
+    email: OptionalEmail = None
+    phone: Annotated[str | None, Field(default=None, max_length=32, title="Phone")] = None
+    timezone: TimeZone
+    conditions: Annotated[list[str], AfterValidator(_conditions)] = []
+    baseline_pain: Annotated[int | None, Field(default=None, ge=0, le=10, title="Usual pain")] = (
+        None
+    )
+
+
+class NewTherapist(BaseModel):
+    name: PersonName
+    email: Email

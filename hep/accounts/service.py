@@ -1,0 +1,190 @@
+"""Clinics, sign-in and invite links: the account rules, free of Flask request state."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import unicodedata
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from hep.accounts.schemas import NewPatient, NewTherapist, SignUp  # noqa: F401 - re-exported
+from hep.models import Clinic, Invite, PatientProfile, PatientRollup, User
+from hep.timeutil import local_date
+
+# Checked against when the login is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def sign_up(db: Session, now: datetime, form: SignUp) -> User | None:
+    """Create a clinic and its first therapist, its admin. None if the email is taken."""
+    if db.exec(select(User.id).where(User.login == form.email)).first() is not None:
+        return None
+    clinic = Clinic(name=form.clinic_name, timezone=form.timezone, created_at=now)
+    db.add(clinic)
+    db.flush()
+    user = User(
+        clinic_id=clinic.id,
+        role="therapist",
+        name=form.name,
+        login=form.email,
+        email=form.email,
+        password_hash=generate_password_hash(form.password),
+        is_admin=True,
+        timezone=form.timezone,
+        created_at=now,
+    )
+    db.add(user)
+    db.flush()
+    return user
+
+
+def authenticate(
+    db: Session, now: datetime, login: str, password: str, lockout_after: int, lockout: timedelta
+) -> tuple[User | None, str | None]:
+    """Check a sign-in. Returns the user, or None and why ("wrong" or "locked")."""
+    user = db.exec(select(User).where(User.login == login.strip().lower())).first()
+    if user is None or user.password_hash is None or not user.active:
+        check_password_hash(_DUMMY_HASH, password)
+        return None, "wrong"
+    if user.locked_until is not None and user.locked_until > now:
+        return None, "locked"
+    if not check_password_hash(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= lockout_after:
+            user.locked_until = now + lockout
+            user.failed_logins = 0
+        db.add(user)
+        return None, "locked" if user.locked_until and user.locked_until > now else "wrong"
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    db.add(user)
+    return user, None
+
+
+def _patient_handle(db: Session, name: str) -> str:
+    """A short sign-in name for a patient without email, like "maria-4821"."""
+    first = unicodedata.normalize("NFKD", name.split()[0]).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z]", "", first.lower())[:16] or "patient"
+    while True:
+        handle = f"{base}-{secrets.randbelow(9000) + 1000}"
+        if db.exec(select(User.id).where(User.login == handle)).first() is None:
+            return handle
+
+
+def email_taken(db: Session, email: str | None) -> bool:
+    return (
+        email is not None
+        and db.exec(select(User.id).where(User.login == email)).first() is not None
+    )
+
+
+def add_patient(
+    db: Session, now: datetime, therapist: User, form: NewPatient, ttl: timedelta
+) -> tuple[User, str]:
+    """Create a patient of the therapist's clinic and their first invite link."""
+    patient = User(
+        clinic_id=therapist.clinic_id,
+        role="patient",
+        name=form.name,
+        login=form.email or _patient_handle(db, form.name),
+        email=form.email,
+        timezone=form.timezone,
+        created_at=now,
+    )
+    db.add(patient)
+    db.flush()
+    db.add(
+        PatientProfile(
+            user_id=patient.id,
+            therapist_id=therapist.id,
+            phone=form.phone,
+            conditions=form.conditions,
+            baseline_pain=form.baseline_pain,
+        )
+    )
+    db.add(PatientRollup(patient_id=patient.id, clinic_id=patient.clinic_id, updated_at=now))
+    token = issue_invite(db, now, patient, created_by=therapist, ttl=ttl)
+    return patient, token
+
+
+def invite_therapist(
+    db: Session, now: datetime, admin: User, form: NewTherapist, ttl: timedelta
+) -> tuple[User, str]:
+    therapist = User(
+        clinic_id=admin.clinic_id,
+        role="therapist",
+        name=form.name,
+        login=form.email,
+        email=form.email,
+        timezone=admin.timezone,
+        created_at=now,
+    )
+    db.add(therapist)
+    db.flush()
+    return therapist, issue_invite(db, now, therapist, created_by=admin, ttl=ttl)
+
+
+def issue_invite(db: Session, now: datetime, user: User, created_by: User, ttl: timedelta) -> str:
+    """A new single-use link for the user; earlier unused links stop working.
+
+    Re-issuing is also how a forgotten password is reset.
+    """
+    for old in db.exec(
+        select(Invite).where(
+            Invite.user_id == user.id, Invite.used_at.is_(None), Invite.revoked_at.is_(None)
+        )
+    ):
+        old.revoked_at = now
+        db.add(old)
+    raw = secrets.token_urlsafe(24)
+    db.add(
+        Invite(
+            clinic_id=user.clinic_id,
+            user_id=user.id,
+            kind=user.role,
+            email=user.email,
+            token_hash=hash_token(raw),
+            created_by_id=created_by.id,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    return raw
+
+
+def find_invite(db: Session, now: datetime, raw: str) -> tuple[Invite | None, str | None]:
+    """The invite for a link, or why it cannot be used: "unknown", "used" or "expired"."""
+    invite = db.exec(select(Invite).where(Invite.token_hash == hash_token(raw))).first()
+    if invite is None:
+        return None, "unknown"
+    if invite.used_at is not None or invite.revoked_at is not None:
+        return invite, "used"
+    if invite.expires_at <= now:
+        return invite, "expired"
+    return invite, None
+
+
+def accept_invite(db: Session, now: datetime, invite: Invite, password: str) -> User:
+    """Set the password, spend the link and sign the user out of any older session."""
+    user = db.get(User, invite.user_id)
+    assert user is not None
+    user.password_hash = generate_password_hash(password)
+    user.session_version += 1
+    user.failed_logins = 0
+    user.locked_until = None
+    invite.used_at = now
+    db.add_all([user, invite])
+    profile = db.get(PatientProfile, user.id)
+    if profile is not None and profile.monitoring_started_on is None:
+        profile.monitoring_started_on = local_date(now, user.timezone)
+        db.add(profile)
+    return user

@@ -1,0 +1,1 @@
+"""Pure clinical and billing rules; no Flask, no DB, no clock."""

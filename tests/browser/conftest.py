@@ -1,0 +1,88 @@
+"""Headless Chromium (Debian's /usr/bin/chromium) through Playwright, at phone and desktop size."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+CHROMIUM = os.environ.get("HEP_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "instance" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package.")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+def _context(browser: Browser, **options) -> BrowserContext:
+    context = browser.new_context(**options)
+    context.set_default_timeout(10_000)
+    return context
+
+
+@pytest.fixture(params=["Pixel 7", "iPhone 13"])
+def phone(request, browser: Browser, playwright: Playwright) -> Iterator[Page]:
+    """A page in a phone-sized context, once per phone profile."""
+    device = dict(playwright.devices[request.param])
+    device.pop("default_browser_type", None)
+    context = _context(browser, **device)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def pixel(browser: Browser, playwright: Playwright) -> Iterator[Page]:
+    device = dict(playwright.devices["Pixel 7"])
+    device.pop("default_browser_type", None)
+    context = _context(browser, **device)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def desktop(browser: Browser) -> Iterator[Page]:
+    context = _context(browser, viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def assert_accessible(page: Page) -> None:
+    """axe-core finds no violations on the page as it is now."""
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

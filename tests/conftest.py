@@ -1,0 +1,208 @@
+"""Fixtures: the app on a fresh database (SQLite file, or PostgreSQL when
+HEP_TEST_DATABASE_URL is set), clients, sign-in helpers and people to sign in as."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel
+from werkzeug.serving import make_server
+
+from hep import create_app, migrate
+from hep.accounts import service as accounts
+from hep.accounts.schemas import NewPatient, SignUp
+from hep.db import make_engine
+from hep.models import User
+from hep.timeutil import utcnow
+
+PASSWORD = "correct horse battery"
+TEST_DATABASE_URL = os.environ.get("HEP_TEST_DATABASE_URL")
+
+
+def pytest_report_header() -> str:
+    return f"database: {'PostgreSQL' if TEST_DATABASE_URL else 'SQLite'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated, empty database for the whole run."""
+    if TEST_DATABASE_URL:
+        url = TEST_DATABASE_URL
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "x",
+            "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+        }
+    )
+    migrate.upgrade(app)
+    app.extensions["hep.engine"].dispose()
+    return url
+
+
+def _empty_all_tables(app: Flask) -> None:
+    engine = app.extensions["hep.engine"]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(SQLModel.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path: Path) -> dict:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SCHEDULER_EMBEDDED": False,
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture
+def app(app_config: dict) -> Iterator[Flask]:
+    app = create_app(app_config)
+    yield app
+    _empty_all_tables(app)
+    app.extensions["hep.engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator[Session]:
+    # No app context stays pushed here: requests made during the test must each get their own
+    # (and so their own `g`), as they would in production.
+    with Session(app.extensions["hep.engine"], expire_on_commit=False) as s:
+        yield s
+
+
+@dataclass
+class ClinicPeople:
+    """A clinic with an admin therapist and one signed-up patient."""
+
+    therapist: User
+    patient: User
+
+
+@pytest.fixture
+def people(app: Flask, db: Session):
+    """Build clinics and patients straight through the account services."""
+
+    class People:
+        tokens: dict[int, str] = {}  # patient id -> the raw invite token made with them
+
+        def clinic(self, name: str = "Riverside Physio", email: str = "tess@example.com") -> User:
+            user = accounts.sign_up(
+                db,
+                utcnow(),
+                SignUp(
+                    clinic_name=name,
+                    name="Tess Therapist",
+                    email=email,
+                    timezone="America/New_York",
+                    password=PASSWORD,
+                    confirm=PASSWORD,
+                ),
+            )
+            db.commit()
+            return user
+
+        def patient(
+            self,
+            therapist: User,
+            name: str = "Pat Patient",
+            email: str | None = None,
+            timezone: str = "America/New_York",
+            conditions: list[str] | None = None,
+            signed_up: bool = True,
+        ) -> User:
+            patient, token = accounts.add_patient(
+                db,
+                utcnow(),
+                therapist,
+                NewPatient(name=name, email=email, timezone=timezone, conditions=conditions or []),
+                ttl=timedelta(hours=72),
+            )
+            if signed_up:
+                invite, _problem = accounts.find_invite(db, utcnow(), token)
+                accounts.accept_invite(db, utcnow(), invite, PASSWORD)
+            db.commit()
+            self.tokens[patient.id] = token
+            return patient
+
+        def clinic_with_patient(
+            self, name: str = "Riverside Physio", email: str = "tess@example.com"
+        ) -> ClinicPeople:
+            therapist = self.clinic(name, email)
+            return ClinicPeople(therapist, self.patient(therapist, email=f"pat.{email}"))
+
+    return People()
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, user_or_login, password: str = PASSWORD, follow: bool = False):
+        login = user_or_login if isinstance(user_or_login, str) else user_or_login.login
+        return self.client.post(
+            "/login", data={"login": login, "password": password}, follow_redirects=follow
+        )
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+# --- A real server for the browser ---------------------------------------------------------
+
+
+@pytest.fixture
+def live_server(app_config: dict) -> Iterator[str]:
+    """The app served over HTTP in a thread, with CSRF on, for Playwright."""
+    app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.live_url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
+    yield app
+    server.shutdown()
+    thread.join(timeout=5)
+    _empty_all_tables(app)
+    app.extensions["hep.engine"].dispose()
