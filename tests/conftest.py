@@ -3,6 +3,7 @@ HEP_TEST_DATABASE_URL is set), clients, sign-in helpers and people to sign in as
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlmodel import Session, SQLModel
 from werkzeug.serving import make_server
 
@@ -36,12 +37,7 @@ def pytest_report_header() -> str:
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated, empty database for the whole run."""
     if TEST_DATABASE_URL:
-        url = TEST_DATABASE_URL
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        url = _private_postgres_database(TEST_DATABASE_URL)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     app = create_app(
@@ -55,6 +51,26 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     migrate.upgrade(app)
     app.extensions["hep.engine"].dispose()
     return url
+
+
+def _private_postgres_database(base_url: str) -> str:
+    """A database of this run's own next to the given one, so parallel runs never collide."""
+    server = make_url(base_url)
+    name = f"{server.database}_run_{os.getpid()}"
+    admin = make_engine(base_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    atexit.register(_drop_database, base_url, name)
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(base_url: str, name: str) -> None:
+    admin = make_engine(base_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _empty_all_tables(app: Flask) -> None:
