@@ -50,12 +50,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     scheduler.init_app(app)
 
     from hep.accounts.views import bp as accounts_bp
+    from hep.api.views import bp as api_bp
     from hep.dashboard.views import bp as dashboard_bp
     from hep.errors import bp as errors_bp
     from hep.patient.views import bp as patient_bp
     from hep.site import bp as site_bp
 
-    for blueprint in (site_bp, errors_bp, accounts_bp, dashboard_bp, patient_bp):
+    for blueprint in (site_bp, errors_bp, accounts_bp, dashboard_bp, patient_bp, api_bp):
         app.register_blueprint(blueprint)
 
     from hep import cli

@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, logout_user
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from hep.db import get_session
-from hep.models import Program, User
+from hep.models import Exercise, ExerciseMedia, Program, ProgramItem, ProgramTemplate, User
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=SQLModel)
@@ -57,6 +57,7 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
     login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_unauthorized)
     app.before_request(_enforce_therapist_idle_logoff)
 
 
@@ -71,6 +72,13 @@ def _load_user(user_id: str) -> SignedInUser | None:
     return SignedInUser(user)
 
 
+def _unauthorized():
+    """Pages send people to sign in; the JSON API answers 401 so a client can keep its data."""
+    if request.path.startswith("/api/"):
+        abort(401)
+    return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+
+
 def _enforce_therapist_idle_logoff():
     if request.endpoint in (None, "static") or not current_user.is_authenticated:
         return None
@@ -82,19 +90,23 @@ def _enforce_therapist_idle_logoff():
     if last_seen is not None and now - last_seen > idle:
         logout_user()
         session.clear()
+        if request.path.startswith("/api/"):
+            abort(401)
         flash(_("You were signed out after a while without activity. Please sign in again."))
-        return redirect(url_for("accounts.login", next=request.full_path))
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
     session["seen"] = now
     return None
 
 
-def role_required(role: str) -> Callable[[F], F]:
+def role_required(role: str | None) -> Callable[[F], F]:
+    """Signed in, and with this role (None: any role)."""
+
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 return current_app.login_manager.unauthorized()
-            if current_user.role != role:
+            if role is not None and current_user.role != role:
                 abort(403)
             return view(*args, **kwargs)
 
@@ -144,3 +156,73 @@ def own_program_or_404(db: Session, program_id: int) -> Program:
     if current_user.is_therapist and program.clinic_id != current_user.clinic_id:
         abort(404)
     return program
+
+
+def patient_has_exercise(db: Session, patient_id: int, exercise_id: int) -> bool:
+    """True when the exercise is on one of the patient's programs (and not removed from it)."""
+    found = db.exec(
+        select(ProgramItem.id)
+        .join(Program, Program.id == ProgramItem.program_id)
+        .where(
+            Program.patient_id == patient_id,
+            ProgramItem.exercise_id == exercise_id,
+            ProgramItem.removed_at.is_(None),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def may_see_exercise(db: Session, exercise: Exercise) -> bool:
+    """Library exercises and the clinic's own for its therapists; assigned ones for patients."""
+    if current_user.is_therapist:
+        return exercise.clinic_id is None or exercise.clinic_id == current_user.clinic_id
+    if exercise.clinic_id is not None and exercise.clinic_id != current_user.clinic_id:
+        return False
+    return patient_has_exercise(db, current_user.id, exercise.id)
+
+
+def exercises_for_clinic(db: Session, clinic_id: int, exercise_ids: Any) -> dict[int, Exercise]:
+    """The exercises among these ids that a clinic's therapists may prescribe: the library's
+    and the clinic's own (archived ones included; the caller decides about those)."""
+    ids = {int(i) for i in exercise_ids}
+    if not ids:
+        return {}
+    rows = db.exec(
+        select(Exercise).where(
+            Exercise.id.in_(ids),
+            (Exercise.clinic_id.is_(None)) | (Exercise.clinic_id == clinic_id),
+        )
+    ).all()
+    return {row.id: row for row in rows}
+
+
+def exercise_or_404(db: Session, exercise_id: int) -> Exercise:
+    """An exercise the signed-in user may see (see may_see_exercise)."""
+    exercise = db.get(Exercise, exercise_id)
+    if exercise is None or not may_see_exercise(db, exercise):
+        abort(404)
+    return exercise
+
+
+def template_or_404(db: Session, template_id: int) -> ProgramTemplate:
+    """A shipped program template, or one of the signed-in therapist's clinic's own."""
+    template = db.get(ProgramTemplate, template_id)
+    if template is None or not current_user.is_therapist:
+        abort(404)
+    if template.clinic_id is not None and template.clinic_id != current_user.clinic_id:
+        abort(404)
+    return template
+
+
+def media_or_404(db: Session, media_id: int) -> ExerciseMedia:
+    """A photo or video for the clinic's users, or for a patient assigned its exercise."""
+    media = db.get(ExerciseMedia, media_id)
+    if media is None:
+        abort(404)
+    if media.clinic_id is not None and media.clinic_id != current_user.clinic_id:
+        abort(404)
+    exercise = db.get(Exercise, media.exercise_id)
+    if exercise is None or not may_see_exercise(db, exercise):
+        abort(404)
+    return media

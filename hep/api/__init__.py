@@ -1,0 +1,1 @@
+"""The JSON API under /api/v1/, validated and documented by the same pydantic models."""
