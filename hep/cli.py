@@ -61,13 +61,15 @@ def content_sync() -> None:
 def demo(force: bool) -> None:
     """Seed a demo clinic, therapist and patients with weeks of history (empty database only)."""
     from hep.db import session_scope
-    from hep.demo import seed
+    from hep.demo import existing_logins, seed
     from hep.timeutil import utcnow
 
     with session_scope(current_app) as db:
         logins = seed(db, utcnow(), force=force)
+        if logins is None:
+            click.echo("The database already has users; demo data not added.")
+            logins = existing_logins(db)
     if logins is None:
-        click.echo("The database already has users; demo data not added.")
         return
     click.echo("Demo sign-ins (password for all: " + logins["password"] + "):")
     for role, login in logins["users"]:

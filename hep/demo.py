@@ -75,3 +75,15 @@ def seed(db: Session, now: datetime, force: bool = False) -> dict | None:
         users.append(("patient", patient.login))
     db.flush()
     return {"password": DEMO_PASSWORD, "users": users}
+
+
+def existing_logins(db: Session) -> dict | None:
+    """The demo clinic's sign-ins, when the demo was seeded earlier."""
+    admin = db.exec(select(User).where(User.login == THERAPIST)).first()
+    if admin is None:
+        return None
+    people = db.exec(
+        select(User).where(User.clinic_id == admin.clinic_id).order_by(User.role.desc(), User.id)
+    ).all()
+    return {"password": DEMO_PASSWORD, "users": [(u.role, u.login) for u in people]}
+

@@ -24,6 +24,14 @@ def test_demo_seeds_an_empty_database_and_its_logins_work(app, runner, db):
     assert patient.client.get("/today").status_code == 200
 
 
+def test_demo_run_again_reprints_the_logins_and_adds_nothing(runner, db):
+    runner.invoke(args=["demo"])
+    before = db.exec(select(func.count()).select_from(User)).one()
+    result = runner.invoke(args=["demo"])
+    assert "already has users" in result.output and "rosa@demo.hep" in result.output
+    assert db.exec(select(func.count()).select_from(User)).one() == before
+
+
 def test_demo_leaves_a_database_with_users_alone(runner, people, db):
     people.clinic()
     result = runner.invoke(args=["demo"])
