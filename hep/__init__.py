@@ -53,10 +53,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from hep.api.views import bp as api_bp
     from hep.dashboard.views import bp as dashboard_bp
     from hep.errors import bp as errors_bp
+    from hep.library.views import bp as library_bp
+    from hep.notifications.views import bp as notifications_bp
+    from hep.offline import bp as offline_bp
     from hep.patient.views import bp as patient_bp
+    from hep.programs.views import bp as programs_bp
+    from hep.pwa import bp as pwa_bp
     from hep.site import bp as site_bp
 
-    for blueprint in (site_bp, errors_bp, accounts_bp, dashboard_bp, patient_bp, api_bp):
+    for blueprint in (
+        site_bp,
+        errors_bp,
+        accounts_bp,
+        dashboard_bp,
+        patient_bp,
+        api_bp,
+        library_bp,
+        programs_bp,
+        notifications_bp,
+        pwa_bp,
+        offline_bp,
+    ):
         app.register_blueprint(blueprint)
 
     from hep import cli

@@ -138,6 +138,15 @@ def clinic_row_or_404(db: Session, model: type[M], row_id: int) -> M:
     return row
 
 
+def own_row_or_404(db: Session, model: type[M], row_id: int) -> M:
+    """A row that carries user_id (a notification, a device), only if it is the signed-in
+    person's own; anyone else's, a therapist's included, is a 404."""
+    row = db.get(model, row_id)
+    if row is None or getattr(row, "user_id", None) != current_user.id:
+        abort(404)
+    return row
+
+
 def patient_or_404(db: Session, patient_id: int) -> User:
     """A patient of the signed-in therapist's clinic."""
     patient = db.get(User, patient_id)

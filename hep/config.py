@@ -28,6 +28,8 @@ class Defaults:
     RATELIMIT_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     MAX_CONTENT_LENGTH = 60 * 1024 * 1024  # phone-recorded videos
+    # Largest exercise photo or video a clinic may upload (below MAX_CONTENT_LENGTH).
+    MEDIA_MAX_BYTES = 50 * 1024 * 1024
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = ("en", "es")

@@ -31,7 +31,34 @@ def refresh_rollups(db: Session, now: datetime) -> int:
     return refresh_stale(db, now)
 
 
-SCHEDULE: tuple[Job, ...] = (Job(refresh_rollups, every_seconds=300),)
+def enqueue_due(db: Session, now: datetime) -> int:
+    """Add the reminders, nudges, check-ins and digests due by now, in each person's zone."""
+    from hep.notifications.due import enqueue_due as enqueue
+
+    return enqueue(db, now)
+
+
+def deliver_pending(db: Session, now: datetime) -> object:
+    """Push due notifications to people's devices (postponed in quiet hours, retried)."""
+    from hep.notifications.delivery import deliver_pending as deliver
+
+    return deliver(db, now)
+
+
+def prune_subscriptions(db: Session, now: datetime) -> int:
+    """Drop devices whose pushes have failed for a month."""
+    from hep.notifications.delivery import prune_subscriptions as prune
+
+    return prune(db, now)
+
+
+SCHEDULE: tuple[Job, ...] = (
+    Job(refresh_rollups, every_seconds=300),
+    Job(enqueue_due, every_seconds=60),
+    # Often, so red flags and pain alerts reach the therapist at once; an idle run is one query.
+    Job(deliver_pending, every_seconds=10),
+    Job(prune_subscriptions, every_seconds=3600),
+)
 
 
 def run(app: Flask, func: JobFunc) -> None:

@@ -22,7 +22,8 @@ def json_list() -> Any:
 
 def json_dict(nullable: bool = False) -> Any:
     if nullable:
-        return Field(default=None, sa_column=Column(JSON, nullable=True))
+        # none_as_null: a Python None is SQL NULL, so `IS NULL` finds it.
+        return Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
     return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
@@ -298,12 +299,22 @@ class PushSubscription(SQLModel, table=True):
     auth: str = Field(max_length=64)
     device_label: str = Field(default="", max_length=120)
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)  # last (re-)subscribe from the device
     last_success_at: datetime | None = None
     failures: int = 0
 
 
 class Notification(SQLModel, table=True):
-    __table_args__ = (Index("ix_notification_user_read", "user_id", "read_at"),)
+    """One message to one person: always in their inbox, pushed to their devices when due.
+
+    Push delivery: status pending → sent | skipped (opted out, too late) | failed (gave up).
+    A deliverer claims a row by moving next_attempt_at past a lease and stamping claim_token.
+    """
+
+    __table_args__ = (
+        Index("ix_notification_user_read", "user_id", "read_at"),
+        Index("ix_notification_due", "status", "next_attempt_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id")
@@ -317,9 +328,13 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = None
     read_at: datetime | None = None
     attempts: int = 0
-    next_attempt_at: datetime | None = Field(default=None, index=True)
+    next_attempt_at: datetime | None = None
     last_error: str | None = Field(default=None, max_length=300)
     channel_results: dict = json_dict()
+    status: str = Field(default="pending", max_length=12)  # pending | sent | skipped | failed
+    # After this a push is pointless ("Time for your exercises" at midnight): it is skipped.
+    expires_at: datetime | None = None
+    claim_token: str | None = Field(default=None, max_length=36)
 
 
 # --- Clinical follow-up -------------------------------------------------------------------
@@ -349,8 +364,9 @@ class Alert(SQLModel, table=True):
     clinic_id: int = Field(foreign_key="clinic.id")
     patient_id: int = Field(foreign_key="user.id", index=True)
     session_id: int | None = Field(default=None, foreign_key="sessionlog.id")
-    kind: str = Field(max_length=24)  # red_flag | pain_high | pain_twice | worsening
-    severity: str = Field(max_length=12)  # urgent | warning
+    # hep.rules.safety.alerts_for's vocabulary, raised by hep.alerts:
+    kind: str = Field(max_length=24)  # red_flag | severe_pain | pain_over_5_twice | worsening
+    severity: str = Field(max_length=12)  # immediate | routine
     detail: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     acknowledged_by_id: int | None = Field(default=None, foreign_key="user.id")

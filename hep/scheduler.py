@@ -8,12 +8,16 @@ import logging
 import os
 import signal
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from hep import jobs
 
@@ -62,8 +66,34 @@ def start_embedded(app: Flask) -> BackgroundScheduler | None:
         scheduler.start()
         app.extensions["hep.scheduler"] = scheduler
         app.extensions["hep.scheduler_lock"] = lock
+        _deliver_urgent_at_once(app)
         log.info("Embedded scheduler started in process %s", os.getpid())
         return scheduler
+
+
+def run_soon(app: Flask, job_name: str) -> bool:
+    """Bring a job's next run forward to now, if this process runs the scheduler."""
+    scheduler = app.extensions.get("hep.scheduler")
+    if scheduler is None or not scheduler.running:
+        return False
+    try:
+        scheduler.modify_job(job_name, next_run_time=datetime.now(UTC))
+    except JobLookupError:
+        return False
+    return True
+
+
+def _deliver_urgent_at_once(app: Flask) -> None:
+    """A red flag or pain alert committed in this process is pushed right away, not on the
+    deliverer's next round (other processes rely on that round, every few seconds)."""
+    from hep.notifications.service import DELIVER_SOON
+
+    def after_commit(session: Session) -> None:
+        if session.info.pop(DELIVER_SOON, False):
+            run_soon(app, "deliver_pending")
+
+    event.listen(Session, "after_commit", after_commit)
+    app.extensions["hep.scheduler_listener"] = after_commit
 
 
 def init_app(app: Flask) -> None:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, current_app, make_response, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    has_request_context,
+    make_response,
+    render_template,
+    request,
+)
 from flask_login import current_user
 
 CSP = (
@@ -28,13 +36,15 @@ def render(page: str, partial: str | None = None, status: int = 200, **context: 
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI and scheduler jobs
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated:
         return current_user.locale
     return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
 
 
 def select_timezone() -> str | None:
-    if current_user and current_user.is_authenticated:
+    if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.timezone
     return None
 

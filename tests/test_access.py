@@ -6,12 +6,23 @@ The test walks the app's URL map, so a new route with an id is checked as soon a
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime
 
 import pytest
 from werkzeug.routing import Rule
 
-from hep.models import Program
+from hep.models import (
+    Alert,
+    Exercise,
+    ExerciseMedia,
+    Notification,
+    Program,
+    ProgramItem,
+    ProgramTemplate,
+    PushSubscription,
+    SessionLog,
+)
 from tests.conftest import PASSWORD
 
 
@@ -28,10 +39,68 @@ def owned_by_clinic_a(people, db):
         start_date=date(2026, 11, 2),
     )
     db.add(program)
+    exercise = Exercise(
+        clinic_id=clinic.therapist.clinic_id,
+        slug="clinic-a-sit-to-stand",
+        name="Sit to stand",
+        category="functional",
+        cpt_code="97530",
+        body_region="knee",
+        position="sitting",
+    )
+    db.add(exercise)
+    db.flush()
+    media = ExerciseMedia(
+        exercise_id=exercise.id,
+        clinic_id=clinic.therapist.clinic_id,
+        kind="image",
+        content_type="image/png",
+        storage_name="clinic-a.png",
+        size_bytes=1,
+    )
+    template = ProgramTemplate(
+        clinic_id=clinic.therapist.clinic_id,
+        slug="clinic-a-knee",
+        name="Knee plan",
+        items=[{"exercise": exercise.slug}],
+    )
+    db.add_all([media, template])
+    alert = Alert(
+        clinic_id=clinic.therapist.clinic_id,
+        patient_id=clinic.patient.id,
+        kind="red_flag",
+        severity="immediate",
+    )
+    db.add(alert)
+    notification = Notification(
+        user_id=clinic.patient.id, kind="session_reminder", dedupe_key="a:1", title="Time"
+    )
+    device = PushSubscription(
+        user_id=clinic.patient.id, endpoint="https://push.example/a", p256dh="k", auth="a"
+    )
+    db.add_all([notification, device])
+    # The exercise is on patient A's program, and patient A logged a session with it.
+    db.add(ProgramItem(program_id=program.id, exercise_id=exercise.id, reps=10))
+    session_log = SessionLog(
+        client_uuid=uuid.uuid4(),
+        patient_id=clinic.patient.id,
+        program_id=program.id,
+        performed_at=datetime(2026, 11, 2, 15, 0, tzinfo=UTC),
+        local_date=date(2026, 11, 2),
+        counted=True,
+    )
+    db.add(session_log)
     db.commit()
     ids = {
+        "exercise_id": exercise.id,
+        "media_id": media.id,
+        "template_id": template.id,
         "patient_id": clinic.patient.id,
         "program_id": program.id,
+        "alert_id": alert.id,
+        "notification_id": notification.id,
+        "subscription_id": device.id,
+        "session_id": session_log.id,
     }
     return clinic, ids
 

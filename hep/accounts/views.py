@@ -88,8 +88,18 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    # This device stops getting the person's notifications (static/js/push.js fills the field).
+    endpoint = request.form.get("push_endpoint", "").strip()
+    if endpoint and current_user.is_authenticated:
+        from hep.notifications.service import forget_device
+
+        db = get_session()
+        forget_device(db, current_user.id, endpoint)
+        db.commit()
+    # Clear first: logout_user() leaves the note that deletes the remember-me cookie, which a
+    # clear afterwards would wipe, signing a patient straight back in.
     session.clear()
+    logout_user()
     flash(_("You are signed out."))
     return redirect(url_for("accounts.login"))
 

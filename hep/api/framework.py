@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
+from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
+
+from hep.timeutil import utcnow
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -47,6 +50,7 @@ class Operation:
     responses: dict[int, type[BaseModel] | None]
     tags: list[str] = field(default_factory=list)
     auth: bool = True
+    role: str | None = None
 
 
 REGISTRY: list[Operation] = []
@@ -61,6 +65,11 @@ def validation_error(exc: ValidationError) -> Response:
         }
         for err in exc.errors(include_url=False, include_context=False, include_input=False)
     ]
+    return unprocessable(detail)
+
+
+def unprocessable(detail: list[dict[str, Any]]) -> Response:
+    """A 422 in the same shape as a validation error, for checks made after validation."""
     response = jsonify(detail=detail)
     response.status_code = 422
     return response
@@ -77,13 +86,22 @@ def endpoint(
     responses: dict[int, type[BaseModel] | None],
     tags: tuple[str, ...] = (),
     auth: bool = True,
+    role: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON endpoint: the view gets `body=`/`query=` models and returns
-    (model, status) or a model; the first response code is the default."""
+    (model, status) or a model; the first response code is the default.
+
+    With `auth` (the default) a signed-out caller gets 401 and, with `role`, anyone else 403,
+    before the body is read. Bodies are validated with `context={"now": utcnow()}`.
+    """
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapped(**kwargs: Any) -> Any:
+            if auth and not current_user.is_authenticated:
+                abort(401)
+            if role is not None and current_user.role != role:
+                abort(403)
             try:
                 if body is not None:
                     payload = request.get_json(silent=True)
@@ -97,7 +115,7 @@ def endpoint(
                                 }
                             ]
                         ), 422
-                    kwargs["body"] = body.model_validate(payload)
+                    kwargs["body"] = body.model_validate(payload, context={"now": utcnow()})
                 if query is not None:
                     kwargs["query"] = query.model_validate(request.args.to_dict())
             except ValidationError as exc:
@@ -124,6 +142,7 @@ def endpoint(
                 responses=responses,
                 tags=list(tags),
                 auth=auth,
+                role=role,
             )
         )
         return wrapped
@@ -202,6 +221,20 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
                 "description": _describe(422),
                 "content": ref(ValidationErrorOut, "serialization"),
             }
+        if op.method not in ("get", "head", "options"):
+            operation["parameters"].append(
+                {
+                    "name": "X-CSRFToken",
+                    "in": "header",
+                    "required": False,
+                    "description": "The token from GET /api/v1/csrf (required when CSRF is on).",
+                    "schema": {"type": "string"},
+                }
+            )
+            operation["responses"]["400"] = {
+                "description": _describe(400),
+                "content": ref(ErrorOut, "serialization"),
+            }
         if op.auth:
             operation["security"] = [{"session": []}]
             for status in (401, 403):
@@ -225,6 +258,7 @@ def _describe(status: int) -> str:
     return {
         200: "OK",
         201: "Created",
+        400: "Missing or expired CSRF token",
         204: "No content",
         401: "Not signed in",
         403: "Not allowed",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 07:07:50.880523
+Create Date: 2026-11-24 07:52:14.476318
 """
 
 from collections.abc import Sequence
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -192,6 +193,9 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
         sa.Column("channel_results", sa.JSON(), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+        sa.Column("expires_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("claim_token", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["user.id"],
@@ -200,9 +204,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("dedupe_key"),
     )
     with op.batch_alter_table("notification", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_notification_next_attempt_at"), ["next_attempt_at"], unique=False
-        )
+        batch_op.create_index("ix_notification_due", ["status", "next_attempt_at"], unique=False)
         batch_op.create_index("ix_notification_user_read", ["user_id", "read_at"], unique=False)
 
     op.create_table(
@@ -338,6 +340,7 @@ def upgrade() -> None:
         sa.Column("auth", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("device_label", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("last_success_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -648,7 +651,7 @@ def upgrade() -> None:
         sa.Column("item_id", sa.Integer(), nullable=False),
         sa.Column("changed_by_id", sa.Integer(), nullable=True),
         sa.Column("changed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("before", sa.JSON(), nullable=True),
+        sa.Column("before", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("after", sa.JSON(), nullable=False),
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.ForeignKeyConstraint(
@@ -676,7 +679,7 @@ def upgrade() -> None:
         sa.Column("rule", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
         sa.Column("from_dosage", sa.JSON(), nullable=False),
-        sa.Column("to_dosage", sa.JSON(), nullable=True),
+        sa.Column("to_dosage", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("rest_days", sa.Integer(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -797,7 +800,7 @@ def downgrade() -> None:
     op.drop_table("outcomemeasure")
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.drop_index("ix_notification_user_read")
-        batch_op.drop_index(batch_op.f("ix_notification_next_attempt_at"))
+        batch_op.drop_index("ix_notification_due")
 
     op.drop_table("notification")
     with op.batch_alter_table("invite", schema=None) as batch_op:

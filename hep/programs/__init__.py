@@ -1,0 +1,1 @@
+"""Programs: the therapist's builder, dosage versions, and the printable handout."""

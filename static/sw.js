@@ -1,0 +1,87 @@
+/* HEP service worker, served at /sw.js so its scope is the whole site.
+ *
+ * Sections: lifecycle, push notifications, and (issue 7) offline pages and the log outbox.
+ * Push payloads carry only a title, a body, a link on this site and a tag; never health data.
+ */
+"use strict";
+
+var SW_VERSION = "hep-sw-1";
+var ICON = "/static/icons/icon-192.png";
+
+/* --- Lifecycle ------------------------------------------------------------------------ */
+
+self.addEventListener("install", function () {
+  self.skipWaiting();
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(self.clients.claim());
+});
+
+/* --- Push notifications --------------------------------------------------------------- */
+
+function sameOriginPath(url) {
+  try {
+    var target = new URL(url || "/", self.location.origin);
+    return target.origin === self.location.origin ? target.href : self.location.origin + "/";
+  } catch (e) {
+    return self.location.origin + "/";
+  }
+}
+
+function readPush(event) {
+  var message = {};
+  if (event.data) {
+    try {
+      message = event.data.json();
+    } catch (e) {
+      message = { body: event.data.text() };
+    }
+  }
+  return {
+    title: message.title || "HEP",
+    body: message.body || "",
+    url: sameOriginPath(message.url),
+    tag: message.tag || "hep"
+  };
+}
+
+self.addEventListener("push", function (event) {
+  var message = readPush(event);
+  var shown = self.registration.showNotification(message.title, {
+    body: message.body,
+    tag: message.tag,
+    renotify: true,
+    icon: ICON,
+    badge: ICON,
+    data: { url: message.url }
+  });
+  // Open pages update their unread count without a reload.
+  var told = self.clients.matchAll({ type: "window" }).then(function (list) {
+    list.forEach(function (client) { client.postMessage({ type: "hep:notification" }); });
+  });
+  event.waitUntil(Promise.all([shown, told]));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var url = sameOriginPath(event.notification.data && event.notification.data.url);
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (list) {
+      for (var i = 0; i < list.length; i++) {
+        var client = list[i];
+        if (new URL(client.url).origin === self.location.origin && "focus" in client) {
+          return client.focus().then(function (focused) {
+            var open = focused || client;
+            return "navigate" in open ? open.navigate(url) : open;
+          }).catch(function () {
+            return self.clients.openWindow(url);
+          });
+        }
+      }
+      return self.clients.openWindow(url);
+    })
+  );
+});
+
+/* --- Offline pages and the log outbox (issue 7) ---------------------------------------- */
