@@ -60,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from hep.programs.views import bp as programs_bp
     from hep.pwa import bp as pwa_bp
     from hep.site import bp as site_bp
+    from hep.suggestions.views import bp as suggestions_bp
 
     for blueprint in (
         site_bp,
@@ -73,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         notifications_bp,
         pwa_bp,
         offline_bp,
+        suggestions_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -22,9 +22,6 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every test
-            # Let SQLAlchemy emit BEGIN itself: pysqlite's own implicit transactions make a
-            # SAVEPOINT opened before the first write commit on release.
-            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -32,9 +29,15 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # pragma: no cover - exercised by every test
-            conn.exec_driver_sql("BEGIN")
+        @event.listens_for(engine, "savepoint")
+        def _sqlite_transaction_before_savepoint(conn, _name):
+            # pysqlite opens a transaction only before a write, so reads never hold a snapshot
+            # and writers queue on the busy timeout. A SAVEPOINT issued before the first write
+            # would start a transaction of its own that its RELEASE commits: open the real
+            # one first, so a later rollback still undoes everything.
+            raw = conn.connection.dbapi_connection
+            if not raw.in_transaction:
+                raw.execute("BEGIN")
 
         return engine
     if url.startswith("postgresql://"):

@@ -291,3 +291,67 @@ def dismiss(db: Session, now: datetime, suggestion: ProgressionSuggestion, by: U
     suggestion.decided_by_id = by.id
     suggestion.decided_at = now
     db.add(suggestion)
+
+
+@dataclass(frozen=True)
+class SuggestionView:
+    """What a therapist needs to decide on a suggestion, in words."""
+
+    suggestion: ProgressionSuggestion
+    exercise: Exercise
+    successor: Exercise | None  # the next or previous ladder exercise, for a ladder step
+
+    @property
+    def proposed(self) -> dict[str, Any]:
+        """The whole proposed dosage: the current one with the suggested changes."""
+        return {**self.suggestion.from_dosage, **(self.suggestion.to_dosage or {})}
+
+    @property
+    def editable(self) -> list[str]:
+        """Dosage fields the therapist may change before accepting (not for a ladder step)."""
+        if self.successor is not None or not self.suggestion.to_dosage:
+            return []
+        return [name for name in EDITABLE if name in self.suggestion.to_dosage]
+
+
+EDITABLE = ("sets", "reps", "hold_seconds", "duration_seconds", "load_value")
+
+
+def views_of(db: Session, suggestions: list[ProgressionSuggestion]) -> list[SuggestionView]:
+    """Suggestions with their exercises, in two queries whatever their number."""
+    if not suggestions:
+        return []
+    items = {
+        item.id: (item, exercise)
+        for item, exercise in db.exec(
+            select(ProgramItem, Exercise)
+            .join(Exercise, Exercise.id == ProgramItem.exercise_id)
+            .where(col(ProgramItem.id).in_({s.program_item_id for s in suggestions}))
+        ).all()
+    }
+    slugs = {(s.to_dosage or {}).get("exercise") for s in suggestions} - {None}
+    successors = (
+        {e.slug: e for e in db.exec(select(Exercise).where(col(Exercise.slug).in_(slugs))).all()}
+        if slugs
+        else {}
+    )
+    return [
+        SuggestionView(
+            suggestion=s,
+            exercise=items[s.program_item_id][1],
+            successor=successors.get((s.to_dosage or {}).get("exercise")),
+        )
+        for s in suggestions
+    ]
+
+
+def pending_for_patient(db: Session, patient_id: int) -> list[SuggestionView]:
+    rows = db.exec(
+        select(ProgressionSuggestion)
+        .where(
+            ProgressionSuggestion.patient_id == patient_id,
+            ProgressionSuggestion.status == "pending",
+        )
+        .order_by(col(ProgressionSuggestion.created_at).desc())
+    ).all()
+    return views_of(db, list(rows))

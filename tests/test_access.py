@@ -20,6 +20,7 @@ from hep.models import (
     Program,
     ProgramItem,
     ProgramTemplate,
+    ProgressionSuggestion,
     PushSubscription,
     SessionLog,
 )
@@ -80,7 +81,20 @@ def owned_by_clinic_a(people, db):
     )
     db.add_all([notification, device])
     # The exercise is on patient A's program, and patient A logged a session with it.
-    db.add(ProgramItem(program_id=program.id, exercise_id=exercise.id, reps=10))
+    item = ProgramItem(program_id=program.id, exercise_id=exercise.id, reps=10)
+    db.add(item)
+    db.flush()
+    suggestion = ProgressionSuggestion(
+        clinic_id=clinic.therapist.clinic_id,
+        patient_id=clinic.patient.id,
+        program_item_id=item.id,
+        decision="advance",
+        rule="two-for-two",
+        reason="Twice in a row.",
+        from_dosage={"reps": 10},
+        to_dosage={"reps": 12},
+    )
+    db.add(suggestion)
     session_log = SessionLog(
         client_uuid=uuid.uuid4(),
         patient_id=clinic.patient.id,
@@ -101,6 +115,7 @@ def owned_by_clinic_a(people, db):
         "notification_id": notification.id,
         "subscription_id": device.id,
         "session_id": session_log.id,
+        "suggestion_id": suggestion.id,
     }
     return clinic, ids
 

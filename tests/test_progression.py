@@ -328,3 +328,81 @@ def test_a_red_flag_holds_every_suggestion_for_the_therapist(clinic, db):
     db.refresh(advance)
     assert advance.status == "superseded"
     assert pending(db, item) == []
+
+
+def ready_to_advance(db, clinic):
+    program, item = give_program(db, clinic, reps_exercise(db), sets=3, reps=10)
+    log(db, clinic, program, item, 1, [12, 12, 12])
+    log(db, clinic, program, item, 2, [12, 12, 12])
+    [suggestion] = pending(db, item)
+    return item, suggestion
+
+
+def test_therapist_accepts_over_http_with_an_edited_dose(clinic, db, auth):
+    item, suggestion = ready_to_advance(db, clinic)
+    auth.login(clinic.therapist)
+    response = auth.client.post(
+        f"/suggestions/{suggestion.id}/accept", data={"reps": "11"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert "Accepted" in response.get_data(as_text=True)
+    db.refresh(item)
+    db.refresh(suggestion)
+    assert item.reps == 11 and suggestion.status == "accepted"
+    assert suggestion.to_dosage == {"reps": 11}
+    # A second click changes nothing more.
+    auth.client.post(f"/suggestions/{suggestion.id}/accept", data={"reps": "14"})
+    db.refresh(item)
+    assert item.reps == 11
+
+
+def test_a_bad_edit_is_refused_and_changes_nothing(clinic, db, auth):
+    item, suggestion = ready_to_advance(db, clinic)
+    auth.login(clinic.therapist)
+    response = auth.client.post(
+        f"/suggestions/{suggestion.id}/accept",
+        data={"reps": "lots"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Reps must be a whole number" in page and 'value="lots"' in page
+    db.refresh(item)
+    db.refresh(suggestion)
+    assert item.reps == 10 and suggestion.status == "pending"
+
+
+def test_therapist_dismisses_over_http(clinic, db, auth):
+    item, suggestion = ready_to_advance(db, clinic)
+    auth.login(clinic.therapist)
+    response = auth.client.post(f"/suggestions/{suggestion.id}/dismiss")
+    assert response.status_code == 302
+    db.refresh(suggestion)
+    assert suggestion.status == "dismissed"
+
+
+def test_another_clinic_cannot_decide(clinic, db, people, app):
+    _item, suggestion = ready_to_advance(db, clinic)
+    people.clinic("Elsewhere", "else@example.com")
+    other = app.test_client()
+    other.post("/login", data={"login": "else@example.com", "password": "correct horse battery"})
+    assert other.post(f"/suggestions/{suggestion.id}/accept").status_code == 404
+    db.refresh(suggestion)
+    assert suggestion.status == "pending"
+
+
+def test_an_accepted_regress_with_rest_days_shows_on_today(clinic, db, auth, app):
+    from hep.patient.service import today_view
+
+    program, item = give_program(db, clinic, reps_exercise(db), sets=3, reps=10)
+    log(db, clinic, program, item, 1, [10, 10, 10], pain=2)
+    stopped = log(db, clinic, program, item, 3, [], warmup="continues")
+    assert stopped.stop_reason == "soreness"
+    [regress] = pending(db, item)
+    assert (regress.rule, regress.rest_days) == ("soreness-continues", 2)
+    decided = START + timedelta(days=3, hours=3)
+    progression.apply(db, decided, regress, clinic.therapist)
+    db.commit()
+    view = today_view(db, decided + timedelta(days=1), clinic.patient)
+    assert view.rest_until == date(2026, 11, 8)
+    assert today_view(db, decided + timedelta(days=3), clinic.patient).rest_until is None

@@ -25,6 +25,7 @@ from hep.models import (
     MorningCheckin,
     Program,
     ProgramItem,
+    ProgressionSuggestion,
     SessionLog,
     User,
 )
@@ -272,6 +273,7 @@ class TodayView:
     reminder_days_ahead: int | None = None  # 0 today, 1 tomorrow, ...
     checkin_due: SessionLog | None = None
     stopped_today: SessionLog | None = None  # today's session that a red flag or soreness ended
+    rest_until: date | None = None  # an easier dose came with rest days (SPEC §5 regress step)
 
     @property
     def not_started(self) -> bool:
@@ -285,6 +287,29 @@ class TodayView:
     @property
     def done_for_today(self) -> bool:
         return self.scheduled_today and self.done_today >= self.due_today
+
+
+def rest_until(db: Session, patient: User, today: date) -> date | None:
+    """The first day to exercise again after a regress that asked for rest days, if still ahead.
+
+    Rows 1 and 3 of the progression table come with 2 and 1 days off (Fees et al. 1998).
+    """
+    decided = db.exec(
+        select(ProgressionSuggestion)
+        .where(
+            ProgressionSuggestion.patient_id == patient.id,
+            col(ProgressionSuggestion.status).in_(("accepted", "applied")),
+            ProgressionSuggestion.rest_days > 0,
+        )
+        .order_by(col(ProgressionSuggestion.decided_at).desc())
+        .limit(1)
+    ).first()
+    if decided is None or decided.decided_at is None:
+        return None
+    first_day_back = local_date(decided.decided_at, patient.timezone) + timedelta(
+        days=decided.rest_days + 1
+    )
+    return first_day_back if first_day_back > today else None
 
 
 def today_view(db: Session, now: datetime, patient: User) -> TodayView:
@@ -309,6 +334,7 @@ def today_view(db: Session, now: datetime, patient: User) -> TodayView:
         )
         .order_by(col(SessionLog.performed_at).desc())
     ).first()
+    view.rest_until = rest_until(db, patient, today)
     view.scheduled_today = schedule.is_scheduled(today)
     view.due_today = schedule.times_per_day if view.scheduled_today else 0
     view.done_today = counts[today]
