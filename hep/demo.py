@@ -150,76 +150,8 @@ def add_programs_and_history(db: Session, now: datetime, patients: list[tuple[Us
         template = db.exec(select(ProgramTemplate).where(ProgramTemplate.slug == story.template))
         _live_a_story(db, now, patient, therapist, template.one(), story)
     for patient, _therapist in patients:
-        story = STORIES.get(patient.name)
-        if story is not None and story.ending == "progress":
-            _suggest_progression(db, now, patient)
         refresh_patient(db, now, patient.id)
     db.flush()
-
-
-def _suggest_progression(db: Session, now: datetime, patient: User) -> None:
-    """After two easy sessions the rules advance an item (SPEC §5 row 7): leave that as a
-    pending suggestion for the therapist, as the progression engine will."""
-    from hep.models import (
-        ExerciseLog,
-        MorningCheckin,
-        ProgressionSuggestion,
-        SessionLog,
-    )
-    from hep.programs.service import active_programs, item_dosage
-    from hep.rules.progression import ItemDosage, SessionResult, decide
-
-    for program in active_programs(db, patient):
-        for item, exercise in live_items(db, program):
-            if item.dosage_kind != "reps":
-                continue
-            last_two = db.exec(
-                select(ExerciseLog, SessionLog, MorningCheckin)
-                .join(SessionLog, SessionLog.id == ExerciseLog.session_id)
-                .join(MorningCheckin, MorningCheckin.session_id == SessionLog.id, isouter=True)
-                .where(ExerciseLog.program_item_id == item.id, ExerciseLog.skipped_reason.is_(None))
-                .order_by(SessionLog.performed_at.desc())
-                .limit(2)
-            ).all()
-            sessions = [
-                SessionResult(
-                    sets_done=tuple(log.sets_done),
-                    pain_during=log.pain_during or 0,
-                    effort=log.effort or 0,
-                    warmup_soreness=session.warmup_soreness,
-                    soreness_next_day=bool(checkin and checkin.soreness_lasted),
-                )
-                for log, session, checkin in reversed(last_two)
-            ]
-            dosage = ItemDosage(
-                kind="reps",
-                sets=item.sets,
-                reps=item.reps,
-                load=item.load_value,
-                ceiling=item.ceiling_reps,
-                default_reps=exercise.reps or item.reps,
-                prev=exercise.regression_slug,
-                next=exercise.progression_slug,
-            )
-            suggestion = decide(dosage, sessions)
-            proposed = suggestion.proposed or {}
-            if suggestion.decision != "advance" or not proposed or "exercise" in proposed:
-                continue
-            before = item_dosage(item)
-            changes = {{"load": "load_value"}.get(k, k): v for k, v in proposed.items()}
-            db.add(
-                ProgressionSuggestion(
-                    clinic_id=patient.clinic_id,
-                    patient_id=patient.id,
-                    program_item_id=item.id,
-                    decision=suggestion.decision,
-                    rule=suggestion.rule,
-                    reason=suggestion.reason,
-                    from_dosage=before,
-                    to_dosage={**before, **changes},
-                    created_at=now,
-                )
-            )
 
 
 def _live_a_story(db, now, patient, therapist, template, story: Story) -> None:

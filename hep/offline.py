@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 bp = Blueprint("offline", __name__)
@@ -40,9 +41,18 @@ OFFLINE_PAGES = frozenset(
     }
 )
 IMMUTABLE = "public, max-age=31536000, immutable"
-# Files under static/ that are not part of the app shell.
-NOT_SHELL_SUFFIXES = (".py",)
-NOT_SHELL_NAMES = ("sw.js",)
+# What a patient's pages need with no signal, precached when the worker installs. Any other
+# static file is kept the first time it is used (versioned URLs, so cache-first is safe).
+APP_SHELL = (
+    "css/app.css",
+    "vendor/htmx-2.0.11.min.js",
+    "js/app.js",
+    "js/push.js",
+    "js/outbox.js",
+    "js/session.js",
+    "icons/icon.svg",
+    "icons/icon-192.png",
+)
 
 
 @dataclass
@@ -85,13 +95,6 @@ class StaticVersions:
         listing = "\n".join(f"{name} {digest}" for name, digest in sorted(self.hashes.items()))
         return hashlib.sha256(listing.encode()).hexdigest()[:12]
 
-    def shell(self) -> list[str]:
-        return [
-            name
-            for name in sorted(self.hashes)
-            if not name.endswith(NOT_SHELL_SUFFIXES) and name not in NOT_SHELL_NAMES
-        ]
-
 
 def static_versions(app: Flask | None = None) -> StaticVersions:
     """The versions of this app's static files, hashed once (again if the folder changes)."""
@@ -109,7 +112,7 @@ def worker_prelude() -> str:
     versions = static_versions()
     settings = {
         "version": versions.version,
-        "shell": [url_for("static", filename=name) for name in versions.shell()]
+        "shell": [url_for("static", filename=name) for name in APP_SHELL]
         + [url_for("offline.page")],
         "offlinePage": url_for("offline.page"),
         "scripts": {
@@ -120,10 +123,22 @@ def worker_prelude() -> str:
     return f"var HEP = {json.dumps(settings, separators=(',', ':'))};\n"
 
 
+def worker_script() -> str:
+    """/sw.js as served: this deploy's settings (worker_prelude), then static/sw.js."""
+    source = (Path(current_app.static_folder or "") / "sw.js").read_text(encoding="utf-8")
+    return worker_prelude() + source
+
+
+@bp.record_once
+def _hash_static_files_at_start(state) -> None:
+    static_versions(state.app)
+
+
 @bp.get("/offline")
 def page():
     """Shown by the service worker for a page that is not on the phone. It names nobody."""
-    response = current_app.response_class(render_template("offline.html"), mimetype="text/html")
+    page = render_template("offline.html", lang=str(get_locale() or "en"))
+    response = current_app.response_class(page, mimetype="text/html")
     response.headers["Cache-Control"] = "no-cache"
     return response
 

@@ -60,6 +60,7 @@ def _security_headers(response: Response) -> Response:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if current_user and current_user.is_authenticated and response.mimetype == "text/html":
         # Pages with someone's data are never stored by shared caches or the back button.
+        # (The patient pages a phone may keep offline say otherwise first: hep/offline.py.)
         headers.setdefault("Cache-Control", "no-store")
     return response
 

@@ -130,7 +130,7 @@ class Clinic:
         performed_at: datetime,
         sets: list[int] | None = None,
         pain: int = 2,
-        effort: int = 4,
+        effort: int = 5,
         red_flags: tuple[str, ...] = (),
         skip: bool = False,
         warmup: str = "none",
@@ -302,10 +302,10 @@ def build_caseload(clinic: Clinic, now: datetime) -> dict[str, User]:
         dashboard.acknowledge_alert(clinic.db, now, clinic.therapist, alert, "Called her")
     clinic.db.commit()
 
+    # Two easy sessions at full dose: the progression engine suggests more (SPEC §5 row 7).
     patient, program = daily("Pia Progress")
-    # Two full sessions with reps to spare: the progression engine suggests advancing.
-    clinic.log(patient, program, at_local(today - timedelta(days=1)))
-    clinic.db.commit()
+    clinic.log(patient, program, at_local(today - timedelta(days=1), 8), effort=3)
+    clinic.log(patient, program, at_local(today - timedelta(days=1)), effort=3)
 
     patient, program = daily("Greg Green")
     # Working hard at the prescribed dose: nothing to suggest yet (keep-going).
@@ -341,6 +341,7 @@ def test_caseload_puts_red_flags_first_then_each_need_in_turn(signed_in, clinic,
     assert rollups["Ian Inactive"].inactive
     assert rollups["Wendy Worse"].worsening and rollups["Wendy Worse"].open_alerts == 0
     assert rollups["Pia Progress"].pending_suggestions == 1
+    assert rollups["Greg Green"].pending_suggestions == 0
     assert rollups["Greg Green"].adherence_7 == 1.0
 
     response = signed_in.get("/patients")
@@ -367,7 +368,7 @@ FILTERED = {
     "low": ["Ian Inactive", "Amy Amber"],
     "inactive": ["Ian Inactive"],
     "worsening": ["Wendy Worse"],
-    "progress": ["Pia Progress"],
+    "progress": ["Paul Paintwice", "Pia Progress"],  # pain over 5: make it easier
     "attention": CASELOAD_ORDER[:-1],
     "all": CASELOAD_ORDER,
 }
@@ -886,7 +887,7 @@ def test_patient_logs_export_one_row_per_exercise_log(signed_in, clinic, db):
         "30.0",
         "28.0",
         "2",
-        "4",
+        "5",
         "",
     ]
     assert rows[2][2:5] == ["Calf stretch", "3 × 30 s", "10, 10, 8 s"]
@@ -1076,6 +1077,12 @@ def recomputed(story: Story, db, now: datetime) -> dict:
             Alert.patient_id == story.patient.id, Alert.acknowledged_at.is_(None)
         )
     ).all()
+    pending = db.exec(
+        select(ProgressionSuggestion.id).where(
+            ProgressionSuggestion.patient_id == story.patient.id,
+            ProgressionSuggestion.status == "pending",
+        )
+    ).all()
     return {
         "computed_for": today,
         "adherence_7": summary.adherence_7,
@@ -1088,7 +1095,7 @@ def recomputed(story: Story, db, now: datetime) -> dict:
         "worsening": pain is not None and story.baseline is not None and pain >= story.baseline + 2,
         "open_alerts": len(open_alerts),
         "urgent_alerts": sum(1 for severity in open_alerts if severity == "immediate"),
-        "pending_suggestions": 0,
+        "pending_suggestions": len(pending),
     }
 
 
@@ -1161,6 +1168,9 @@ def test_demo_clinic_shows_every_state_on_the_caseload(app, client, db):
         assert need in html, need
     names = caseload_names(html)
     assert names[0] in ("Harold Jenkins", "Lucia Romero")  # the red flag and the pain of 7
-    suggestions = db.exec(select(ProgressionSuggestion)).all()
-    assert suggestions and {s.decision for s in suggestions} == {"advance"}
-    assert all(s.status == "pending" and s.to_dosage != s.from_dosage for s in suggestions)
+    pending = db.exec(
+        select(User.name, ProgressionSuggestion.decision)
+        .join(User, User.id == ProgressionSuggestion.patient_id)
+        .where(ProgressionSuggestion.status == "pending")
+    ).all()
+    assert ("Rosa Martinez", "advance") in pending and ("Grace Kim", "advance") in pending

@@ -95,7 +95,15 @@ def run_enqueue(app, db: Session, now: datetime) -> int:
     return added
 
 
+def reload(db: Session, row) -> None:
+    """Read a row as it is now. The test's session ends its transaction first: on SQLite (and
+    PostgreSQL's repeatable read) an open transaction keeps seeing its own snapshot."""
+    db.commit()
+    db.refresh(row)
+
+
 def rows(db: Session, user: User | None = None, kind: str | None = None) -> list[Notification]:
+    db.commit()  # see what other sessions (requests, jobs) committed
     query = select(Notification).order_by(Notification.id)
     if user is not None:
         query = query.where(Notification.user_id == user.id)
@@ -104,7 +112,13 @@ def rows(db: Session, user: User | None = None, kind: str | None = None) -> list
     return list(db.exec(query.execution_options(populate_existing=True)).all())
 
 
+def all_devices(db: Session) -> list[PushSubscription]:
+    db.commit()
+    return list(db.exec(select(PushSubscription).order_by(PushSubscription.id)).all())
+
+
 def count(db: Session, model) -> int:
+    db.commit()
     return db.exec(select(func.count()).select_from(model)).one()
 
 
@@ -388,7 +402,7 @@ def test_inbox_lists_notifications_and_opening_one_marks_it_read(app, client, au
 
     response = client.get(f"/inbox/{first.id}")
     assert response.status_code == 302 and response.headers["Location"] == "/today"
-    db.refresh(first)
+    reload(db, first)
     assert first.read_at is not None
     page = client.get("/inbox").get_data(as_text=True)
     assert re.search(r'class="count-badge"[^>]*>1<', page)
@@ -407,7 +421,7 @@ def test_no_one_opens_another_persons_notification(app, client, auth, db, people
     auth.logout()
     auth.login(clinic.therapist)
     assert client.get(f"/inbox/{mine.id}").status_code == 404
-    db.refresh(mine)
+    reload(db, mine)
     assert mine.read_at is None
 
 
@@ -448,7 +462,7 @@ def test_saving_quiet_hours_and_opt_outs(app, client, auth, db, clinic):
         },
     )
     assert response.status_code == 302
-    db.refresh(clinic.patient)
+    reload(db, clinic.patient)
     assert clinic.patient.quiet_hours_start == time(22, 0)
     assert clinic.patient.quiet_hours_end == time(7, 30)
     assert clinic.patient.notification_optouts == ["missed_sessions", "program_updated"]
@@ -478,7 +492,7 @@ def test_bad_settings_are_refused_and_nothing_is_saved(
     assert f'href="#{field}"' in page
     if "quiet_hours_start" in form:
         assert f'value="{form["quiet_hours_start"]}"' in page  # what was typed is kept
-    db.refresh(clinic.patient)
+    reload(db, clinic.patient)
     assert clinic.patient.quiet_hours_start is None
     assert clinic.patient.notification_optouts == []
 
@@ -488,7 +502,7 @@ def test_therapist_chooses_therapist_kinds(app, client, auth, db, clinic):
     page = client.get("/settings/notifications").get_data(as_text=True)
     assert "Red flags" in page and "Exercise reminders" not in page
     client.post("/settings/notifications", data={"kinds": ["red_flag", "pain_alert"]})
-    db.refresh(clinic.therapist)
+    reload(db, clinic.therapist)
     assert clinic.therapist.notification_optouts == ["progression_ready", "daily_digest"]
 
 
@@ -515,7 +529,7 @@ def test_subscribing_stores_the_device_and_subscribing_again_updates_it(
     assert response.json["device"] == "Android phone · Chrome"
     again = {**first, "keys": browser_keys()}
     assert client.post("/push/subscriptions", json=again).status_code == 201
-    (device,) = db.exec(select(PushSubscription)).all()
+    (device,) = all_devices(db)
     assert device.user_id == clinic.patient.id
     assert device.p256dh == again["keys"]["p256dh"] and device.auth == again["keys"]["auth"]
     page = client.get("/settings/notifications").get_data(as_text=True)
@@ -572,7 +586,7 @@ def test_removing_a_device_and_turning_off_this_one(app, client, auth, db, peopl
     )
     client.post("/push/subscriptions", json=phone)
     client.post("/push/subscriptions", json=tablet)
-    by_endpoint = {d.endpoint: d for d in db.exec(select(PushSubscription)).all()}
+    by_endpoint = {d.endpoint: d for d in all_devices(db)}
     response = client.post(
         f"/settings/notifications/devices/{by_endpoint[phone['endpoint']].id}/remove"
     )
@@ -585,7 +599,7 @@ def test_another_persons_device_cannot_be_removed(app, client, auth, db, people,
     auth.login(clinic.patient)
     client.post("/push/subscriptions", json=subscription_json())
     auth.logout()
-    device = db.exec(select(PushSubscription)).one()
+    device = all_devices(db)[0]
     auth.login(people.patient(clinic.therapist, "Other Person"))
     assert client.post(f"/settings/notifications/devices/{device.id}/remove").status_code == 404
     client.post("/push/subscriptions/remove", json={"endpoint": device.endpoint})
@@ -602,7 +616,7 @@ def test_signing_out_ends_this_devices_subscription_only(app, client, auth, db, 
     client.post("/push/subscriptions", json=there)
     response = client.post("/logout", data={"push_endpoint": here["endpoint"]})
     assert response.status_code == 302
-    assert [d.endpoint for d in db.exec(select(PushSubscription)).all()] == [there["endpoint"]]
+    assert [d.endpoint for d in all_devices(db)] == [there["endpoint"]]
     # Signed out for real: the patient's remember-me cookie went too.
     assert client.get("/today").status_code == 302
 

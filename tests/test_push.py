@@ -114,6 +114,7 @@ def test_reminder_reaches_each_patient_at_8_local_decrypted_and_signed(
 
 
 def _subs(db: Session, user: User) -> list[PushSubscription]:
+    db.commit()  # see what the deliverer committed
     return list(db.exec(select(PushSubscription).where(PushSubscription.user_id == user.id)))
 
 

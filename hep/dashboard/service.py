@@ -22,6 +22,7 @@ from sqlalchemy import and_, bindparam, case, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
+from hep import progression
 from hep.dashboard.schemas import CaseloadFilters
 from hep.models import (
     Alert,
@@ -34,7 +35,6 @@ from hep.models import (
     Program,
     ProgramItem,
     ProgramItemVersion,
-    ProgressionSuggestion,
     SessionLog,
     User,
 )
@@ -321,12 +321,6 @@ class VersionRow:
 
 
 @dataclass(frozen=True)
-class SuggestionRow:
-    suggestion: ProgressionSuggestion
-    exercise: str
-
-
-@dataclass(frozen=True)
 class ChartPoint:
     day: date
     pain: int | None
@@ -352,7 +346,7 @@ class PatientOverview:
     alerts_open: list[AlertRow]
     alerts_done: list[AlertRow]
     notes: list[tuple[PatientNote, str]]
-    suggestions: list[SuggestionRow]
+    suggestions: list[progression.SuggestionView]
 
 
 def patient_today(patient: User, now: datetime) -> date:
@@ -500,19 +494,7 @@ def patient_overview(
         [col(Alert.acknowledged_at).desc(), col(Alert.id).desc()],
         ALERTS_HISTORY_SHOWN,
     )
-    suggestions = [
-        SuggestionRow(s, name)
-        for s, name in db.exec(
-            select(ProgressionSuggestion, Exercise.name)
-            .join(ProgramItem, ProgramItem.id == ProgressionSuggestion.program_item_id)
-            .join(Exercise, Exercise.id == ProgramItem.exercise_id)
-            .where(
-                ProgressionSuggestion.patient_id == patient.id,
-                ProgressionSuggestion.status == "pending",
-            )
-            .order_by(col(ProgressionSuggestion.created_at).desc())
-        ).all()
-    ]
+    suggestions = progression.pending_for_patient(db, patient.id)
     return PatientOverview(
         today=today,
         profile=profile,

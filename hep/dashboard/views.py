@@ -66,7 +66,6 @@ def _words() -> dict:
     return {
         "band_word": band_word,
         "alert_words": alert_words,
-        "suggestion_words": suggestion_words,
         "schedule_words": schedule_words,
         "describe_target": service.describe_target,
         "describe_actual": service.describe_actual,
@@ -114,14 +113,6 @@ def alert_words(kind: str) -> str:
         "pain_over_5_twice": _("Pain over 5 twice in a row"),
         "worsening": _("Pain 2 or more above usual"),
     }.get(kind, kind.replace("_", " ").capitalize())
-
-
-def suggestion_words(decision: str) -> str:
-    return {
-        "advance": _("ready to progress"),
-        "hold": _("stay at this level"),
-        "regress": _("make it easier"),
-    }.get(decision, decision)
 
 
 def schedule_words(program: Program) -> str:

@@ -178,42 +178,43 @@ class Claimed:
 def claim(db: Session, now: datetime, limit: int = BATCH_SIZE) -> list[Claimed]:
     """Take up to `limit` due rows for this deliverer alone, committed before any send.
 
-    The UPDATE only touches rows still due, so of two deliverers racing for a row exactly one
-    moves it past the lease and finds its own claim token on it.
+    One UPDATE … RETURNING picks and takes them; it only touches rows still due, so of two
+    deliverers racing for a row exactly one moves it past the lease and gets it back. (Being a
+    write from its first statement, it also never trips SQLite's read-then-write lock error.)
     """
     while True:
-        ids = db.exec(
+        token = uuid.uuid4().hex
+        candidates = (
             select(Notification.id)
             .where(_due(now))
             .order_by(Notification.next_attempt_at, Notification.id)
             .limit(limit)
-        ).all()
-        if not ids:
-            return []
-        token = uuid.uuid4().hex
-        claimed = db.exec(
-            update(Notification)
-            .where(Notification.id.in_(ids), _due(now))
-            .values(next_attempt_at=now + LEASE, claim_token=token)
-            .execution_options(synchronize_session=False)
         )
+        rows = db.exec(
+            update(Notification)
+            .where(Notification.id.in_(candidates.scalar_subquery()), _due(now))
+            .values(next_attempt_at=now + LEASE, claim_token=token)
+            .returning(
+                Notification.id,
+                Notification.user_id,
+                Notification.kind,
+                Notification.title,
+                Notification.body,
+                Notification.expires_at,
+                Notification.attempts,
+                Notification.last_error,
+                Notification.channel_results,
+            )
+            .execution_options(synchronize_session=False)
+        ).all()
         db.commit()
-        if claimed.rowcount:
-            rows = db.exec(
-                select(
-                    Notification.id,
-                    Notification.user_id,
-                    Notification.kind,
-                    Notification.title,
-                    Notification.body,
-                    Notification.expires_at,
-                    Notification.attempts,
-                    Notification.last_error,
-                    Notification.channel_results,
-                ).where(Notification.id.in_(ids), Notification.claim_token == token)
-            ).all()
+        if rows:
             return [Claimed(*row, token=token) for row in rows]
-        # Another deliverer took all of these in the meantime: look again.
+        # None taken: either nothing is due, or another deliverer took these first.
+        still_due = db.exec(select(Notification.id).where(_due(now)).limit(1)).first()
+        db.commit()
+        if still_due is None:
+            return []
 
 
 @dataclass
@@ -301,6 +302,7 @@ def _prepare(db: Session, now: datetime, rows: list[Claimed], report: Counter) -
                                                           "auth": device.auth}}  # fmt: skip
             batch.jobs.append(PushJob(row.id, device.id, info, payload, ttl, policy.urgency))
         batch.sending[row.id] = row
+    db.commit()  # end the reading transaction: the next statement on this session writes
     return batch
 
 
@@ -392,6 +394,7 @@ def deliver_pending(
     """
     sender = sender or sender_for(current_app)
     report: Counter = Counter()
+    db.commit()  # start from the latest data, not an older snapshot the session may hold
     report["expired"] = skip_expired(db, now)
     db.commit()
     in_flight: Batch | None = None

@@ -27,7 +27,7 @@ from hep.models import (
     SessionLog,
     User,
 )
-from hep.notifications.service import Draft, chunks, notify_many, zone
+from hep.notifications.service import Draft, chunks, insert_drafts, unsent_drafts, zone
 from hep.rules.adherence import Schedule, completed_on, is_inactive, weekdays_from_names
 
 # A nudge goes out once, on the day after the second scheduled day in a row with nothing done.
@@ -158,7 +158,8 @@ def _recent_sessions(db: Session, patient_ids: list[int], since: date) -> Recent
 
 def nudge_day(schedule: Schedule, sessions: dict[date, int], today: date) -> date | None:
     """Today, if a missed-sessions nudge is due today: yesterday was the second scheduled day
-    in a row with nothing done (SPEC §5's completed count). A longer run was nudged already."""
+    in a row with nothing done (SPEC §5's completed count). A longer run was nudged already,
+    on the day after its second missed day."""
 
     def missed(day: date) -> bool:
         return completed_on(schedule, day, today, sessions.get(day, 0)) == 0
@@ -175,12 +176,18 @@ def nudge_day(schedule: Schedule, sessions: dict[date, int], today: date) -> dat
     yesterday = today - timedelta(days=1)
     if not schedule.is_scheduled(yesterday) or not missed(yesterday):
         return None
-    before = scheduled_before(yesterday)
-    if before is None or not missed(before):
+    # The last NUDGE_AFTER_MISSED_DAYS scheduled days, and the one before them.
+    days = [yesterday]
+    while len(days) <= NUDGE_AFTER_MISSED_DAYS:
+        before = scheduled_before(days[-1])
+        if before is None:
+            break
+        days.append(before)
+    run = days[:NUDGE_AFTER_MISSED_DAYS]
+    if len(run) < NUDGE_AFTER_MISSED_DAYS or not all(missed(day) for day in run):
         return None
-    earlier = scheduled_before(before)
-    if earlier is not None and missed(earlier):
-        return None
+    if len(days) > NUDGE_AFTER_MISSED_DAYS and missed(days[-1]):
+        return None  # the run started earlier: it was nudged then
     return today
 
 
@@ -358,6 +365,7 @@ def _count_by_patient(db: Session, column, patient_ids: list[int], condition) ->
 
 def enqueue_due(db: Session, now: datetime) -> int:
     """Add every notification that is due by `now`; returns how many were new."""
+    db.commit()  # read the latest data, not an older snapshot the session may hold
     programs = _active_programs(db)
     earliest_today = min((local_today(now, p.timezone) for p in programs), default=now.date())
     recent = _recent_sessions(
@@ -368,4 +376,8 @@ def enqueue_due(db: Session, now: datetime) -> int:
     drafts = reminder_drafts(now, programs, recent)
     drafts += checkin_drafts(now, programs, recent)
     drafts += digest_drafts(db, now, programs, recent)
-    return notify_many(db, now, drafts)
+    fresh = unsent_drafts(db, drafts)
+    # End the reading transaction before writing: on SQLite a transaction that read and then
+    # writes fails at once ("database is locked") if anyone committed in between.
+    db.commit()
+    return insert_drafts(db, now, fresh) if fresh else 0

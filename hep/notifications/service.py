@@ -14,7 +14,8 @@ from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -129,33 +130,41 @@ def chunks(items: Sequence, size: int = 500) -> Iterable[Sequence]:
         yield items[start : start + size]
 
 
-def notify_many(db: Session, now: datetime, drafts: Iterable[Draft]) -> int:
-    """notify() for many at once (the scheduler's thousands of reminders); returns how many
-    were added. Same rule: each dedupe key once, however many runs race."""
+def unsent_drafts(db: Session, drafts: Iterable[Draft]) -> list[Draft]:
+    """The drafts whose dedupe key has no row yet (a read only; see insert_drafts)."""
     unique = {draft.dedupe_key: draft for draft in drafts}
     existing: set[str] = set()
     for chunk in chunks(list(unique)):
         existing.update(
             db.exec(select(Notification.dedupe_key).where(Notification.dedupe_key.in_(chunk)))
         )
-    fresh = [draft for key, draft in unique.items() if key not in existing]
-    if not fresh:
+    return [draft for key, draft in unique.items() if key not in existing]
+
+
+def insert_drafts(db: Session, now: datetime, drafts: Sequence[Draft]) -> int:
+    """Add the drafts with INSERT … ON CONFLICT DO NOTHING; returns how many rows are new.
+    Nothing is read first, so two schedulers inserting the same keys at once both succeed
+    and each key is stored once."""
+    if not drafts:
         return 0
-    rows = [_row_values(now, draft) for draft in fresh]
-    try:
-        with db.begin_nested():
-            db.exec(insert(Notification), params=rows)
-    except IntegrityError:
-        # Another scheduler added some of these meanwhile: add the rest one by one.
-        added = 0
-        for d in fresh:
-            row = notify(db, now, d.user_id, d.kind, d.dedupe_key, d.title, d.body, d.url,
-                         d.scheduled_for)  # fmt: skip
-            added += row is not None
-        return added
-    if any(draft.kind in URGENT_KINDS for draft in fresh):
+    table = Notification.__table__
+    insert_for = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert_for(table)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id)
+    )
+    rows = [_row_values(now, draft) for draft in drafts]
+    added = len(db.exec(statement, params=rows).all())
+    if added and any(draft.kind in URGENT_KINDS for draft in drafts):
         db.info[DELIVER_SOON] = True
-    return len(fresh)
+    return added
+
+
+def notify_many(db: Session, now: datetime, drafts: Iterable[Draft]) -> int:
+    """notify() for many at once (the scheduler's thousands of reminders); returns how many
+    were added. Same rule: each dedupe key once, however many runs race."""
+    return insert_drafts(db, now, unsent_drafts(db, drafts))
 
 
 # --- Time zones and quiet hours -----------------------------------------------------------

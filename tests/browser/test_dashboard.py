@@ -108,6 +108,14 @@ def test_caseload_and_patient_page_read_at_tablet_width(live_server, caseload, t
     assert_accessible(page)
     screenshot(page, "patient-tablet")
 
+    page.goto(f"{base}/patients?show=progress")
+    page.get_by_role("link", name="Pia Progress").click()
+    suggestion = page.locator("#suggestions .suggestion").first
+    expect(suggestion).to_contain_text("Advance")
+    expect(suggestion).to_contain_text("Sit to stand")
+    assert_accessible(page)
+    screenshot(page, "patient-suggestion-tablet")
+
     page.goto(f"{base}/alerts")
     expect(page.get_by_role("heading", name="Open alerts")).to_be_visible()
     assert_accessible(page)

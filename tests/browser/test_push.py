@@ -115,6 +115,7 @@ def test_patient_turns_reminders_on_and_the_inbox_fills_when_the_jobs_run(
     assert pixel.evaluate("localStorage.getItem('hep-test-key-length')") == "65"
     assert_accessible(pixel)
     screenshot(pixel, "reminders-on-phone")
+    db.commit()  # a fresh read of what the server committed
     (stored,) = db.exec(select(PushSubscription)).all()
     assert stored.endpoint == phone_sub.endpoint and stored.user_id == patient.id
 
@@ -146,6 +147,7 @@ def test_patient_turns_reminders_on_and_the_inbox_fills_when_the_jobs_run(
     # Signing out ends this phone's subscription.
     pixel.get_by_role("button", name="Sign out").click()
     expect(pixel).to_have_url(f"{base}/login")
+    db.commit()
     assert db.exec(select(PushSubscription)).all() == []
 
 
