@@ -52,12 +52,20 @@ def prune_subscriptions(db: Session, now: datetime) -> int:
     return prune(db, now)
 
 
+def evaluate_progressions(db: Session, now: datetime) -> int:
+    """The daily progression pass over every active program (logs also trigger it at once)."""
+    from hep.progression import evaluate_all
+
+    return evaluate_all(db, now)
+
+
 SCHEDULE: tuple[Job, ...] = (
     Job(refresh_rollups, every_seconds=300),
     Job(enqueue_due, every_seconds=60),
     # Often, so red flags and pain alerts reach the therapist at once; an idle run is one query.
     Job(deliver_pending, every_seconds=10),
     Job(prune_subscriptions, every_seconds=3600),
+    Job(evaluate_progressions, every_seconds=24 * 3600),
 )
 
 

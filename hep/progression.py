@@ -149,7 +149,7 @@ def evaluate_item(
             return old
         old.status = "superseded"
         db.add(old)
-    if suggestion.decision not in ACTIONABLE:
+    if suggestion.decision not in ACTIONABLE or _dismissed_since_last_session(db, program, item):
         return None
     row = ProgressionSuggestion(
         clinic_id=program.clinic_id,
@@ -170,6 +170,28 @@ def evaluate_item(
     else:
         _tell_therapist(db, now, program, row)
     return row
+
+
+def _dismissed_since_last_session(db: Session, program: Program, item: ProgramItem) -> bool:
+    """A therapist said no to a suggestion for this item and no session came in since."""
+    dismissed_at = db.exec(
+        select(ProgressionSuggestion.decided_at)
+        .where(
+            ProgressionSuggestion.program_item_id == item.id,
+            ProgressionSuggestion.status == "dismissed",
+        )
+        .order_by(col(ProgressionSuggestion.decided_at).desc())
+        .limit(1)
+    ).first()
+    if dismissed_at is None:
+        return False
+    last_received = db.exec(
+        select(SessionLog.received_at)
+        .where(SessionLog.program_id == program.id)
+        .order_by(col(SessionLog.received_at).desc())
+        .limit(1)
+    ).first()
+    return last_received is None or last_received <= dismissed_at
 
 
 def _latest_session_had_red_flag(db: Session, program: Program) -> bool:

@@ -406,3 +406,33 @@ def test_an_accepted_regress_with_rest_days_shows_on_today(clinic, db, auth, app
     view = today_view(db, decided + timedelta(days=1), clinic.patient)
     assert view.rest_until == date(2026, 11, 8)
     assert today_view(db, decided + timedelta(days=3), clinic.patient).rest_until is None
+
+
+def test_the_daily_job_evaluates_every_active_program(clinic, db, app):
+    from hep.jobs import SCHEDULE, evaluate_progressions, run
+
+    assert evaluate_progressions in [job.func for job in SCHEDULE]
+    program, item = give_program(db, clinic, reps_exercise(db), sets=3, reps=10)
+    log(db, clinic, program, item, 1, [12, 12, 12])
+    log(db, clinic, program, item, 2, [12, 12, 12])
+    [first] = pending(db, item)
+    first.status = "superseded"  # e.g. the program changed underneath it
+    db.add(first)
+    db.commit()
+    run(app, evaluate_progressions)
+    db.expire_all()
+    [again] = pending(db, item)
+    assert again.id != first.id and again.rule == first.rule
+
+
+def test_a_dismissed_suggestion_returns_only_after_new_sessions(clinic, db):
+    program, item = give_program(db, clinic, reps_exercise(db), sets=3, reps=10)
+    log(db, clinic, program, item, 1, [12, 12, 12])
+    log(db, clinic, program, item, 2, [12, 12, 12])
+    [suggestion] = pending(db, item)
+    progression.dismiss(db, START + timedelta(days=2, hours=5), suggestion, clinic.therapist)
+    db.commit()
+    progression.evaluate_all(db, START + timedelta(days=3))
+    assert pending(db, item) == []
+    log(db, clinic, program, item, 4, [12, 12, 12])
+    assert [s.rule for s in pending(db, item)] == ["two-for-two"]
