@@ -251,6 +251,7 @@ def caseload_lines(rows: list[service.CaseloadRow], now: datetime) -> list[Line]
     today = now.astimezone(zone).date()
     day_words: dict[int, str] = {}
     short_dates: dict[date, str] = {}
+    counted: dict[tuple[str, int], tuple[str, str]] = {}
     # Translated once, filled in per row (a look-up per row costs more than the row).
     weekly = gettext_template("Weekly adherence, oldest first: %(numbers)s")
     no_weekly = _("No weekly adherence yet")
@@ -280,12 +281,15 @@ def caseload_lines(rows: list[service.CaseloadRow], now: datetime) -> list[Line]
         r = row.rollup
         needs = []
         for need in row.needs:
-            if need == "urgent":
-                text = ngettext("%(num)d urgent alert", "%(num)d urgent alerts", r.urgent_alerts)
-                needs.append(("urgent", text))
-            elif need == "alerts":
-                count = r.open_alerts - r.urgent_alerts
-                needs.append(("amber", ngettext("%(num)d alert", "%(num)d alerts", count)))
+            if need in ("urgent", "alerts"):
+                count = r.urgent_alerts if need == "urgent" else r.open_alerts - r.urgent_alerts
+                if (need, count) not in counted:
+                    counted[need, count] = (
+                        ("urgent", ngettext("%(num)d urgent alert", "%(num)d urgent alerts", count))
+                        if need == "urgent"
+                        else ("amber", ngettext("%(num)d alert", "%(num)d alerts", count))
+                    )
+                needs.append(counted[need, count])
             else:
                 needs.append(fixed[need])
         lines.append(
