@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,6 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel
 from werkzeug.serving import make_server
 
@@ -75,13 +77,24 @@ def _drop_database(base_url: str, name: str) -> None:
 
 def _empty_all_tables(app: Flask) -> None:
     engine = app.extensions["hep.engine"]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
+    engine.dispose()  # no pooled connection of this app keeps a transaction open
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
             for table in reversed(SQLModel.metadata.sorted_tables):
                 conn.execute(table.delete())
+        return
+    names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    # A live server's request thread can outlive server.shutdown() for a moment; if PostgreSQL
+    # picks our TRUNCATE as the deadlock victim, try again once that request is gone.
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture
