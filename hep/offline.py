@@ -5,6 +5,8 @@
 - The service worker (/sw.js, hep/pwa.py) gets `worker_prelude()`: the app's version (a hash of
   every static file, computed once at start) and the app shell to precache. A deploy that
   changes any static file changes the bytes of /sw.js, so phones install the new worker.
+- The worker's background copies (header X-HEP-Background) leave flash messages for the page
+  the person is looking at (`page_flashes`).
 - Every HTML response says whose it is (`X-HEP-User`, empty when signed out): the worker empties
   its page cache when that changes, so it never shows one person's pages to another, nor to
   someone signed out.
@@ -21,7 +23,16 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    get_flashed_messages,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -41,6 +52,8 @@ OFFLINE_PAGES = frozenset(
     }
 )
 IMMUTABLE = "public, max-age=31536000, immutable"
+# Sent by the service worker on the page copies it fetches in the background (sw-offline.js).
+BACKGROUND_HEADER = "X-HEP-Background"
 # What a patient's pages need with no signal, precached when the worker installs. Any other
 # static file is kept the first time it is used (versioned URLs, so cache-first is safe).
 APP_SHELL = (
@@ -120,7 +133,8 @@ def worker_prelude() -> str:
             "outbox": url_for("static", filename="js/outbox.js"),
         },
     }
-    return f"var HEP = {json.dumps(settings, separators=(',', ':'))};\n"
+    # The script's first statement, so static/sw.js's own "use strict" is repeated here.
+    return f'"use strict";\nvar HEP = {json.dumps(settings, separators=(",", ":"))};\n'
 
 
 def worker_script() -> str:
@@ -132,6 +146,15 @@ def worker_script() -> str:
 @bp.record_once
 def _hash_static_files_at_start(state) -> None:
     static_versions(state.app)
+
+
+@bp.app_template_global()
+def page_flashes() -> list[str]:
+    """The messages for the page being shown ("Your check-in is saved"). A copy the worker
+    fetches in the background gets none: they stay for the page the person is looking at."""
+    if request.headers.get(BACKGROUND_HEADER):
+        return []
+    return get_flashed_messages()
 
 
 @bp.get("/offline")

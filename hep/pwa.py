@@ -2,14 +2,17 @@
 
 The service worker lives in static/sw.js but must be served from the root so its scope is the
 whole site; it is never cached by HTTP (browsers check it for updates on every navigation).
+It is served after a first line giving this deploy's version and app shell (hep/offline.py).
 """
 
 from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, send_from_directory, url_for
+from flask import Blueprint, current_app, url_for
 from flask_babel import gettext as _
+
+from hep.offline import worker_script
 
 bp = Blueprint("pwa", __name__)
 
@@ -58,8 +61,9 @@ def manifest():
 
 @bp.get("/sw.js")
 def service_worker():
-    response = send_from_directory(current_app.static_folder, "sw.js", max_age=0)
-    response.mimetype = "text/javascript"
+    # This deploy's version and app shell first (hep/offline.py), so a deploy that changes
+    # any static file changes these bytes and phones install the new worker.
+    response = current_app.response_class(worker_script(), mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -5,14 +5,12 @@
  */
 "use strict";
 
-var SW_VERSION = "hep-sw-1";
 var ICON = "/static/icons/icon-192.png";
 
 /* --- Lifecycle ------------------------------------------------------------------------ */
-
-self.addEventListener("install", function () {
-  self.skipWaiting();
-});
+// A new version installs and then waits: the page shows "A new version of HEP is ready" and
+// its "Update now" button sends SKIP_WAITING (static/js/sw-offline.js). The first install
+// has nothing to wait for and takes over at once.
 
 self.addEventListener("activate", function (event) {
   event.waitUntil(self.clients.claim());
@@ -84,4 +82,6 @@ self.addEventListener("notificationclick", function (event) {
   );
 });
 
-/* --- Offline pages and the log outbox (issue 7) ---------------------------------------- */
+/* --- Offline pages and the log outbox ----------------------------------------------------- */
+// HEP (the deploy's version, app shell and script URLs) is set by the first line of /sw.js.
+importScripts(HEP.scripts.offline);

@@ -9,7 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
-from hep.offline import APP_SHELL, IMMUTABLE, static_versions, worker_prelude
+from hep.offline import APP_SHELL, BACKGROUND_HEADER, IMMUTABLE, static_versions, worker_prelude
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 
@@ -65,6 +65,21 @@ def test_pages_name_their_owner_and_only_patient_pages_may_be_kept(client, auth,
     assert "X-HEP-Offline" not in caseload.headers
 
 
+def test_a_background_copy_leaves_the_message_for_the_page_the_patient_sees(client, auth, people):
+    clinic = people.clinic_with_patient()
+    auth.login(clinic.patient)
+    with client.session_transaction() as session:
+        session["_flashes"] = [("message", "Your check-in is saved.")]
+
+    background = client.get("/today", headers={BACKGROUND_HEADER: "keep"})
+    assert background.status_code == 200
+    assert "Your check-in is saved." not in background.get_data(as_text=True)
+
+    seen = client.get("/today")
+    assert "Your check-in is saved." in seen.get_data(as_text=True)
+    assert "Your check-in is saved." not in client.get("/today").get_data(as_text=True)
+
+
 def test_the_offline_page_names_nobody_and_holds_no_form(client, auth, people):
     clinic = people.clinic_with_patient()
     auth.login(clinic.patient)
@@ -80,7 +95,7 @@ def test_the_worker_knows_this_deploys_version_and_app_shell(app):
     with app.test_request_context():
         prelude = worker_prelude()
         version = static_versions().version
-    assert prelude.startswith("var HEP = {")
+    assert prelude.startswith('"use strict";\nvar HEP = {')
     assert f'"version":"{version}"' in prelude
     assert '"/offline"' in prelude
     assert re.search(r'"/static/vendor/htmx-2\.0\.11\.min\.js\?v=[0-9a-f]{12}"', prelude)
@@ -104,3 +119,18 @@ def test_changing_any_static_file_changes_the_version(app, tmp_path):
         after = static_versions().version
         assert worker_prelude() != prelude
     assert before != after
+
+
+def test_sw_js_is_this_deploys_worker(client, app):
+    response = client.get("/sw.js")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["Service-Worker-Allowed"] == "/"
+    script = response.get_data(as_text=True)
+    with app.test_request_context():
+        assert script.startswith(worker_prelude())
+    assert "importScripts(HEP.scripts.offline);" in script
+    # A new version waits for the patient's "Update now" (SKIP_WAITING), never skips by itself.
+    assert "skipWaiting" not in script
+    assert 'addEventListener("push"' in script

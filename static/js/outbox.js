@@ -88,21 +88,26 @@
 
   // --- Talking to the server -----------------------------------------------------------------
 
+  var TIMEOUT_MS = 20000; // a weak signal can leave a request hanging for minutes
+
   function call(method, path, token, body) {
     var headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (token) headers["X-CSRFToken"] = token;
+    var abort = global.AbortController ? new global.AbortController() : null;
+    var timer = abort ? setTimeout(function () { abort.abort(); }, TIMEOUT_MS) : null;
     return global.fetch(API + path, {
       method: method,
       credentials: "same-origin",
       cache: "no-store",
       headers: headers,
-      body: body === undefined ? undefined : JSON.stringify(body)
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: abort ? abort.signal : undefined
     }).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (json) {
         return { status: response.status, json: json };
       });
-    });
+    }).finally(function () { clearTimeout(timer); });
   }
 
   function firstMessage(json) {
@@ -262,9 +267,13 @@
   }
 
   var replaying = null;
+  var again = false; // asked again while a replay was under way: one more after it
   function replayNow() {
     if (!hasStorage) return Promise.resolve(null);
-    if (replaying) return replaying;
+    if (replaying) {
+      again = true;
+      return replaying;
+    }
     replaying = counts(userId).then(function (c) {
       if (!c.waiting) return null;
       showStatus("sending", c.waiting);
@@ -279,6 +288,10 @@
       return refreshStatus().then(function () { return result; });
     }, function () { return null; }).then(function (result) {
       replaying = null;
+      if (again && !(result && result.reloading)) {
+        again = false;
+        replayNow();
+      }
       return result;
     });
     return replaying;
@@ -302,11 +315,13 @@
   function afterSending(result) {
     var mine = saved && result.outcomes[saved.uuid];
     if (mine && (mine.status === 200 || mine.status === 201)) {
+      result.reloading = true;
       window.location.assign(doneUrl(saved.form, mine.out.id));
       return true;
     }
     if (!sentCount(result) || document.querySelector("main form:not([action$='/logout'])")) return false;
     try { sessionStorage.setItem("hep-just-sent", String(justSent)); } catch (e) { return false; }
+    result.reloading = true;
     window.location.reload();
     return true;
   }
@@ -671,6 +686,13 @@
     setUpSignOut();
     setUpUpdates();
     setUpInstallHint();
+    if (hasWorker) {
+      navigator.serviceWorker.addEventListener("message", function (event) {
+        // This page is the copy kept on the phone, shown while the network was slow; the
+        // server has since answered that it is not for whoever is signed in now.
+        if (event.data && event.data.type === "hep:reload") window.location.reload();
+      });
+    }
     var form = document.querySelector("form[data-session]");
     if (form && hasStorage && window.Promise) setUpSessionForm(form);
     if (!ui) return;

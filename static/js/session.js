@@ -237,6 +237,7 @@
         if (index >= 0) show(index, false);
       });
     });
+    form.setAttribute("data-stepper", "on"); // one step at a time from here (tests wait for it)
   }
 
   // --- Warnings that show as soon as an answer is chosen -------------------------------------

@@ -25,9 +25,9 @@ var WHOSE = "/__hep/whose-pages"; // an entry in PAGES_CACHE: the user id the pa
 var SLOW_NETWORK_MS = 6000;
 
 function precache() {
-  return caches.open(STATIC_CACHE).then(function (cache) {
-    return cache.addAll(HEP.shell.map(function (url) { return new Request(url, { cache: "reload" }); }));
-  });
+  // Through the HTTP cache: the page has just loaded most of these, and a versioned URL never
+  // changes its content (/offline is "no-cache", so it is checked with the server).
+  return caches.open(STATIC_CACHE).then(function (cache) { return cache.addAll(HEP.shell); });
 }
 
 self.addEventListener("install", function (event) {
@@ -81,9 +81,25 @@ function pagesOwner() {
   });
 }
 
-// A response told us who is signed in ("" for nobody): someone else's pages go.
+// A response told us who is signed in ("" for nobody): someone else's pages go, and so do
+// kept copies shown while the network was slow (see page()) that are not this person's.
 function noteUser(user) {
-  return serially(function () { return changeOwner(user); });
+  return serially(function () { return changeOwner(user); }).then(function () {
+    return Promise.all(Object.keys(keptShown).map(function (clientId) {
+      if (keptShown[clientId] === user) return null;
+      delete keptShown[clientId];
+      return tellPage(clientId, { type: "hep:reload" });
+    }));
+  });
+}
+
+// Windows showing a kept copy because the network was slow: client id -> whose copy it is.
+var keptShown = {};
+
+function tellPage(clientId, message) {
+  return self.clients.get(clientId).then(function (client) {
+    if (client) client.postMessage(message);
+  });
 }
 
 function changeOwner(user) {
@@ -147,7 +163,9 @@ var warming = Promise.resolve();
 var warmingStopped = false;
 
 function fetchAndKeep(url) {
-  return fetch(url, { credentials: "same-origin", cache: "no-cache" }).then(function (response) {
+  // Marked as a background copy: the server leaves its one-time messages for the real page.
+  var init = { credentials: "same-origin", cache: "no-cache", headers: { "X-HEP-Background": "keep" } };
+  return fetch(url, init).then(function (response) {
     var user = response.headers.get("X-HEP-User");
     if (user === null) return null;
     var copy = keepable(response, user) ? response : null;
@@ -176,11 +194,15 @@ function page(event) {
   event.waitUntil(caches.has(STATIC_CACHE).then(function (has) { return has || precache(); })
     .catch(function () {}));
 
+  var networkAnswered = false;
+
   var network = fetch(request).then(function (response) {
+    networkAnswered = true;
     var user = response.headers.get("X-HEP-User");
     if (user !== null) {
       var copy = keepable(response, user) ? response.clone() : null;
       event.waitUntil(noteUser(user).then(function () {
+        if (keptShown[event.resultingClientId] === user) delete keptShown[event.resultingClientId];
         return copy ? keep(request.url, copy, user) : null;
       }).catch(function () {}));
     }
@@ -188,6 +210,9 @@ function page(event) {
       return keptPage(request.url).then(function (hit) { return hit || response; });
     }
     return response;
+  }, function (error) {
+    networkAnswered = true;
+    throw error;
   });
 
   var fallback = function () {
@@ -196,10 +221,15 @@ function page(event) {
     }).then(function (hit) { return hit || Response.error(); });
   };
 
-  // A weak signal in a basement: after a few seconds, the kept copy (if there is one).
+  // A weak signal in a basement: after a few seconds, the kept copy (if there is one). When
+  // the server does answer, a copy that is not for whoever is signed in reloads (noteUser).
   var slow = new Promise(function (resolve) {
     setTimeout(function () {
-      keptPage(request.url).then(function (hit) { if (hit) resolve(hit); });
+      Promise.all([keptPage(request.url), pagesOwner()]).then(function (found) {
+        if (!found[0] || networkAnswered) return;
+        if (event.resultingClientId) keptShown[event.resultingClientId] = found[1];
+        resolve(found[0]);
+      });
     }, SLOW_NETWORK_MS);
   });
   return Promise.race([network.catch(fallback), slow]);

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
+
+from tests.conftest import PASSWORD
 
 CHROMIUM = os.environ.get("HEP_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "instance" / "screenshots"
@@ -89,3 +99,41 @@ def assert_accessible(page: Page) -> None:
 def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+# --- Shared steps ---------------------------------------------------------------------------
+
+
+def sign_in(page: Page, base: str, login: str, lands_on: str | None = None) -> None:
+    """Sign in through the form; then wait for `lands_on` (a path), or for any page but it."""
+    page.goto(f"{base}/login")
+    page.get_by_label("Email or sign-in name").fill(login)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    if lands_on:
+        expect(page).to_have_url(f"{base}{lands_on}")
+    else:
+        expect(page).not_to_have_url(re.compile(r"/login(\?|$)"))
+
+
+def session_ready(page: Page) -> None:
+    """The guided session's script has turned the form into one step at a time."""
+    expect(page.locator("form[data-session][data-stepper='on']")).to_be_attached()
+
+
+def choose(page: Page, group: str, answer: str) -> None:
+    """Tap an answer tile in the visible fieldset named `group` (the guided session, once
+    its script is running, or the check-in)."""
+    page.wait_for_function(
+        "() => { const f = document.querySelector('form[data-session]');"
+        " return !f || f.dataset.stepper === 'on'; }"
+    )
+    page.get_by_role("group", name=group).filter(visible=True).get_by_text(
+        answer, exact=True
+    ).click()
+
+
+def next_step(page: Page) -> None:
+    """In the guided session, the visible step's "Next" button."""
+    session_ready(page)
+    page.locator("[data-step]:visible [data-next]").click()

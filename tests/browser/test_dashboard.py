@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import assert_accessible, screenshot
-from tests.conftest import PASSWORD
+from tests.browser.conftest import assert_accessible, screenshot, sign_in
 from tests.test_dashboard import CASELOAD_ORDER, Clinic, build_caseload, make_exercises
 
 
@@ -30,14 +29,6 @@ def caseload(app, db, people) -> Clinic:
     return clinic
 
 
-def sign_in(page: Page, base: str, clinic: Clinic) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email or sign-in name").fill(clinic.therapist.login)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base}/patients")
-
-
 def nav_count(page: Page):
     return page.locator("#nav-alerts-count")
 
@@ -45,7 +36,7 @@ def nav_count(page: Page):
 def test_red_flag_on_top_acknowledged_and_the_count_drops(live_server, caseload, desktop):
     base = live_server.live_url
     page = desktop
-    sign_in(page, base, caseload)
+    sign_in(page, base, caseload.therapist.login, "/patients")
 
     rows = page.locator("#caseload tbody tr")
     expect(rows).to_have_count(len(CASELOAD_ORDER))
@@ -94,7 +85,7 @@ def test_red_flag_on_top_acknowledged_and_the_count_drops(live_server, caseload,
 def test_caseload_and_patient_page_read_at_tablet_width(live_server, caseload, tablet):
     base = live_server.live_url
     page = tablet
-    sign_in(page, base, caseload)
+    sign_in(page, base, caseload.therapist.login, "/patients")
     expect(page.locator("#caseload tbody tr").first).to_contain_text("Rosa Redflag")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 768, f"the caseload scrolls sideways at 768 px ({width} px wide)"

@@ -14,8 +14,7 @@ from hep.content.loader import load_catalogue
 from hep.library.service import sync_catalogue
 from hep.models import ExerciseMedia
 from hep.timeutil import utcnow
-from tests.browser.conftest import assert_accessible, screenshot
-from tests.conftest import PASSWORD
+from tests.browser.conftest import assert_accessible, screenshot, sign_in
 
 # Draw a moving square on a canvas and record one second of it as WebM with MediaRecorder:
 # a real, small video made by the browser itself (no ffmpeg, no fixture file).
@@ -68,14 +67,6 @@ def clinic(app, db, people):
         sync_catalogue(db, utcnow(), load_catalogue())
     db.commit()
     return people.clinic_with_patient()
-
-
-def sign_in(page: Page, base: str, login: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email or sign-in name").fill(login)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base}/patients")
 
 
 def search_filter_and_open(page: Page, base: str, name: str) -> None:
@@ -144,7 +135,7 @@ def search_filter_and_open(page: Page, base: str, name: str) -> None:
 
 def test_search_filter_and_open_an_exercise_on_a_phone(live_server, clinic, phone):
     base = live_server.live_url
-    sign_in(phone, base, clinic.therapist.login)
+    sign_in(phone, base, clinic.therapist.login, "/patients")
     name = "iphone" if "iPhone" in phone.evaluate("navigator.userAgent") else "pixel"
     search_filter_and_open(phone, base, name)
     # Nothing runs off the side of a phone screen.
@@ -154,7 +145,7 @@ def test_search_filter_and_open_an_exercise_on_a_phone(live_server, clinic, phon
 
 def test_search_filter_and_open_an_exercise_at_desktop_size(live_server, clinic, desktop):
     base = live_server.live_url
-    sign_in(desktop, base, clinic.therapist.login)
+    sign_in(desktop, base, clinic.therapist.login, "/patients")
     search_filter_and_open(desktop, base, "desktop")
 
 
@@ -162,7 +153,7 @@ def test_search_filter_and_open_an_exercise_at_desktop_size(live_server, clinic,
 def test_therapist_uploads_a_video_and_it_plays(request, live_server, db, clinic, size):
     page: Page = request.getfixturevalue(size)
     base = live_server.live_url
-    sign_in(page, base, clinic.therapist.login)
+    sign_in(page, base, clinic.therapist.login, "/patients")
     page.goto(f"{base}/library?q=heel+raise")
     page.locator("#results .exercise-card h2 a").first.click()
     exercise_url = page.url
@@ -218,7 +209,7 @@ def test_therapist_uploads_a_video_and_it_plays(request, live_server, db, clinic
 def test_therapist_writes_a_clinic_exercise_and_a_template_on_a_phone(live_server, clinic, pixel):
     page = pixel
     base = live_server.live_url
-    sign_in(page, base, clinic.therapist.login)
+    sign_in(page, base, clinic.therapist.login, "/patients")
     page.goto(f"{base}/library")
     page.get_by_role("link", name="Add your own exercise").click()
     expect(page.get_by_role("heading", name="Add your own exercise")).to_be_visible()

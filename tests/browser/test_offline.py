@@ -5,7 +5,6 @@ service worker."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 import time
@@ -19,8 +18,16 @@ from sqlmodel import func, select
 from werkzeug.serving import make_server
 
 from hep import create_app
-from hep.models import PushSubscription, SessionLog
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, assert_accessible, screenshot
+from hep.models import PushSubscription, SessionLog, User
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    assert_accessible,
+    choose,
+    next_step,
+    screenshot,
+    sign_in,
+)
 from tests.conftest import PASSWORD, _empty_all_tables
 from tests.test_patient import make_program
 
@@ -45,6 +52,9 @@ def _phone_context(browser: Browser, playwright: Playwright, name: str) -> Brows
 def android(browser: Browser, playwright: Playwright) -> Iterator[BrowserContext]:
     """A Pixel 7 sized context: pages of it share the service worker and storage."""
     context = _phone_context(browser, playwright, "Pixel 7")
+    # Shown with a failing test's output: what the pages and the worker said.
+    context.on("console", lambda message: print("console:", message.type, message.text))
+    context.on("weberror", lambda error: print("page error:", error.error))
     yield context
     context.close()
 
@@ -62,41 +72,7 @@ def patient(people, db):
     return clinic, program, items
 
 
-# TEMPORARY until the push engineer's commit: /sw.js as it will be once static/sw.js loads
-# sw-offline.js and leaves skipWaiting to the "Update" button.
-def _interim_worker(app) -> None:
-    from flask import current_app
-
-    from hep.offline import worker_prelude
-
-    def service_worker():
-        source = (Path(current_app.static_folder) / "sw.js").read_text()
-        source = source.replace(
-            'self.addEventListener("install", function () {\n  self.skipWaiting();\n});', ""
-        )
-        body = worker_prelude() + source + "\nimportScripts(HEP.scripts.offline);\n"
-        response = current_app.response_class(body, mimetype="text/javascript")
-        response.headers["Cache-Control"] = "no-cache"
-        return response
-
-    app.view_functions["pwa.service_worker"] = service_worker
-
-
-@pytest.fixture(autouse=True)
-def _worker(request):
-    if "live_server" in request.fixturenames:
-        _interim_worker(request.getfixturevalue("live_server"))
-
-
 # --- Helpers -------------------------------------------------------------------------------
-
-
-def sign_in(page: Page, base: str, login: str, then: str = "/today") -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email or sign-in name").fill(login)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base}{then}")
 
 
 def wait_for_worker(page: Page) -> None:
@@ -137,16 +113,6 @@ def wait_until_kept(page: Page, paths: list[str]) -> None:
     )
 
 
-def choose(page: Page, group: str, answer: str) -> None:
-    page.get_by_role("group", name=group).filter(visible=True).get_by_text(
-        answer, exact=True
-    ).click()
-
-
-def next_step(page: Page) -> None:
-    page.locator("[data-step]:visible [data-next]").click()
-
-
 def do_a_session(page: Page, exercises: int = 2) -> None:
     """From Today: the whole guided session, ending with "Finish and save"."""
     page.get_by_role("link", name="Start").click()
@@ -179,7 +145,7 @@ def outbox_size(page: Page) -> int:
 
 def visit_online(page: Page, base: str, login: str) -> None:
     """One online visit: sign in, Today, and wait until Today and its links are kept."""
-    sign_in(page, base, login)
+    sign_in(page, base, login, "/today")
     wait_for_worker(page)
     page.reload()  # the worker controls Today now; it keeps it and the pages it links to
     wait_until_kept(page, ["/", "/today", "/session"])
@@ -201,6 +167,40 @@ def api_unavailable(app) -> threading.Event:
     return down
 
 
+def wait_until_quiet(page: Page) -> None:
+    """The worker has finished keeping the page's links (it answers once nothing is in flight;
+    the same question the page asks before signing out)."""
+    page.evaluate(
+        """() => navigator.serviceWorker.ready.then((reg) => new Promise((resolve) => {
+          const channel = new MessageChannel();
+          channel.port1.onmessage = () => resolve(true);
+          reg.active.postMessage({ type: "hep:signing-out" }, [channel.port2]);
+        }))"""
+    )
+
+
+def slow_once(app, path: str, seconds: float) -> None:
+    """The next request for `path` waits `seconds` before the app answers (a weak signal)."""
+    inner = app.wsgi_app
+    pending = threading.Event()
+    pending.set()
+
+    def wsgi_app(environ, start_response):
+        if environ["PATH_INFO"] == path and pending.is_set():
+            pending.clear()
+            time.sleep(seconds)
+        return inner(environ, start_response)
+
+    app.wsgi_app = wsgi_app
+
+
+def sign_out_everywhere(db, user) -> None:
+    """The server forgets the sign-in (as when it runs out): the cookies stay, and fail."""
+    row = db.get(User, user.id)
+    row.session_version += 1
+    db.commit()
+
+
 def status_line(page: Page):
     return page.locator("[data-sync-status]")
 
@@ -218,7 +218,7 @@ def test_the_app_meets_chromiums_install_criteria(live_server, playwright, patie
     )
     profile.set_default_timeout(10_000)
     page, base = profile.new_page(), live_server.live_url
-    sign_in(page, base, clinic.patient.login)
+    sign_in(page, base, clinic.patient.login, "/today")
     wait_for_worker(page)
 
     cdp = page.context.new_cdp_session(page)
@@ -248,7 +248,7 @@ def test_install_hint_on_an_iphone_explains_add_to_home_screen(
     clinic, _program, _items = patient
     context = _phone_context(browser, playwright, "iPhone 13")
     page, base = context.new_page(), live_server.live_url
-    sign_in(page, base, clinic.patient.login)
+    sign_in(page, base, clinic.patient.login, "/today")
     hint = page.locator("[data-install-hint]")
     expect(hint).to_be_visible()
     expect(hint.get_by_text("Scroll down and tap “Add to Home Screen”.")).to_be_visible()
@@ -265,7 +265,7 @@ def test_install_hint_on_an_iphone_explains_add_to_home_screen(
 def test_the_browsers_install_offer_becomes_a_button(live_server, android, patient):
     clinic, _program, _items = patient
     page, base = android.new_page(), live_server.live_url
-    sign_in(page, base, clinic.patient.login)
+    sign_in(page, base, clinic.patient.login, "/today")
     hint = page.locator("[data-install-hint]")
     page.wait_for_load_state("load")
     expect(hint).to_be_hidden()
@@ -333,7 +333,7 @@ def test_a_session_done_offline_is_queued_then_sent_once(
     # The therapist sees it once.
     desk = browser.new_context(viewport={"width": 1280, "height": 900})
     therapist = desk.new_page()
-    sign_in(therapist, base, clinic.therapist.login, then="/patients")
+    sign_in(therapist, base, clinic.therapist.login, "/patients")
     therapist.goto(f"{base}/patients/{clinic.patient.id}")
     expect(therapist.get_by_text("1 session in all, newest first.")).to_be_visible()
     desk.close()
@@ -471,7 +471,7 @@ def test_an_expired_sign_in_keeps_the_queue_until_the_patient_signs_in(
     do_a_session(page)
     expect(page.get_by_role("heading", name="Saved on this phone")).to_be_visible()
 
-    android.clear_cookies()  # the sign-in ran out while the phone was offline
+    sign_out_everywhere(db, clinic.patient)  # the sign-in ran out while the phone was offline
     android.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     saved = page.locator("[data-outbox-saved]")
@@ -595,6 +595,29 @@ def test_sign_out_ends_this_devices_push_subscription(live_server, android, pati
     assert db.exec(select(PushSubscription)).all() == []
 
 
+def test_a_kept_page_shown_on_a_slow_network_goes_when_the_server_says_signed_out(
+    live_server, android, patient, db
+):
+    clinic, _program, _items = patient
+    page, base = android.new_page(), live_server.live_url
+    visit_online(page, base, clinic.patient.login)
+    wait_until_quiet(page)
+
+    # The sign-in ran out, and the network is slow: after a few seconds the worker shows the
+    # copy of Today kept on the phone...
+    sign_out_everywhere(db, clinic.patient)
+    slow_once(live_server, "/today", 9)
+    page.goto(f"{base}/today", timeout=20_000)
+    expect(page.get_by_role("heading", name="Hello")).to_be_visible()
+    # ...and when the server's answer arrives (sign in again), the kept pages go and the page
+    # loads again from the network.
+    expect(page).to_have_url(f"{base}/login?next=/today", timeout=20_000)
+    eventually(page, "async () => !(await caches.has('hep-pages'))")
+    android.set_offline(True)
+    page.goto(f"{base}/today")
+    expect(page.get_by_role("heading", name="No internet connection")).to_be_visible()
+
+
 # --- A new deploy -------------------------------------------------------------------------------
 
 
@@ -614,7 +637,6 @@ def deployments(app_config, tmp_path) -> Iterator[tuple[str, Deployments, Path]]
     shutil.copytree(Path(__file__).resolve().parents[2] / "static", static)
     first = create_app({**app_config, "WTF_CSRF_ENABLED": True})
     first.static_folder = str(static)
-    _interim_worker(first)
     site = Deployments(first)
     server = make_server("127.0.0.1", 0, site, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -626,17 +648,8 @@ def deployments(app_config, tmp_path) -> Iterator[tuple[str, Deployments, Path]]
     first.extensions["hep.engine"].dispose()
 
 
-@pytest.mark.xfail(
-    bool(os.environ.get("HEP_TEST_DATABASE_URL")),
-    reason=(
-        "Seen once in CI on PostgreSQL (2026-11-24), passing on SQLite in the same run: after "
-        "the cookies were cleared, /today came from the worker's kept page instead of "
-        "redirecting to sign-in. Issue 7 stays open until the cause is found."
-    ),
-    strict=False,
-)
 def test_a_new_deploy_updates_the_worker_and_signed_out_pages_are_never_served(
-    deployments, app_config, android, patient
+    deployments, app_config, android, patient, db
 ):
     base, site, static = deployments
     clinic, _program, _items = patient
@@ -650,7 +663,6 @@ def test_a_new_deploy_updates_the_worker_and_signed_out_pages_are_never_served(
     css.write_text(css.read_text() + "\n/* deploy 2 */\n")
     second = create_app({**app_config, "WTF_CSRF_ENABLED": True})
     second.static_folder = str(static)
-    _interim_worker(second)
     site.app = second
 
     page.reload()
@@ -677,7 +689,7 @@ def test_a_new_deploy_updates_the_worker_and_signed_out_pages_are_never_served(
 
     # Signed out on the server (the sign-in ran out): the worker forgets the pages it kept,
     # and with no signal Today is not shown.
-    android.clear_cookies()
+    sign_out_everywhere(db, clinic.patient)
     page.goto(f"{base}/today")
     expect(page).to_have_url(f"{base}/login?next=/today")
     eventually(page, "async () => !(await caches.has('hep-pages'))")

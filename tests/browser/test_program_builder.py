@@ -11,8 +11,7 @@ from hep.content.loader import load_catalogue
 from hep.library.service import sync_catalogue
 from hep.models import ProgramItemVersion, ProgramTemplate
 from hep.timeutil import utcnow
-from tests.browser.conftest import assert_accessible, screenshot
-from tests.conftest import PASSWORD
+from tests.browser.conftest import assert_accessible, screenshot, sign_in
 
 
 @pytest.fixture
@@ -23,14 +22,6 @@ def clinic(app, db, people):
     return people.clinic_with_patient()
 
 
-def sign_in(page: Page, base: str, login: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email or sign-in name").fill(login)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base}/patients")
-
-
 @pytest.mark.parametrize("size", ["desktop", "pixel"])
 def test_therapist_builds_a_program_from_a_template_and_changes_a_dosage(
     request, live_server, db, clinic, size
@@ -38,7 +29,7 @@ def test_therapist_builds_a_program_from_a_template_and_changes_a_dosage(
     page: Page = request.getfixturevalue(size)
     base = live_server.live_url
     template = db.exec(select(ProgramTemplate).order_by(ProgramTemplate.id)).first()
-    sign_in(page, base, clinic.therapist.login)
+    sign_in(page, base, clinic.therapist.login, "/patients")
 
     # The patient page links here ("New program"; tested in tests/test_programs.py).
     page.goto(f"{base}/patients/{clinic.patient.id}/programs/new")
@@ -126,7 +117,7 @@ def test_contraindicated_exercise_needs_a_reason_in_the_browser(live_server, db,
     therapist = people.clinic()
     patient = people.patient(therapist, conditions=["acute_fracture"])
     base = live_server.live_url
-    sign_in(desktop, base, therapist.login)
+    sign_in(desktop, base, therapist.login, "/patients")
     desktop.goto(f"{base}/patients/{patient.id}/programs/new?start=blank")
     desktop.get_by_label("Find an exercise to add").fill("squat")
     result = desktop.locator(".search-result.item-flagged").first

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_accessible, screenshot
-from tests.conftest import PASSWORD
+from tests.browser.conftest import assert_accessible, screenshot, sign_in
 from tests.test_progression import clinic as clinic  # noqa: F401 - the fixture
 from tests.test_progression import give_program, log, pending, reps_exercise
-
-
-def sign_in(page, base: str, login: str, lands_on: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email or sign-in name").fill(login)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base}{lands_on}")
 
 
 def test_accepted_suggestion_shows_on_the_patients_today(live_server, desktop, pixel, clinic, db):

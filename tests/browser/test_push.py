@@ -20,8 +20,7 @@ from hep.notifications.delivery import deliver_pending
 from hep.notifications.due import enqueue_due
 from hep.notifications.service import notify
 from hep.push import vapid_public_key
-from tests.browser.conftest import assert_accessible, screenshot
-from tests.conftest import PASSWORD
+from tests.browser.conftest import assert_accessible, screenshot, sign_in
 from tests.pushserver import PushServer, Subscription
 
 STUB = """
@@ -58,13 +57,6 @@ def stub_push(page: Page, sub: Subscription | None, answer: str = "granted", den
     page.add_init_script(
         STUB % {"data": json.dumps(data), "answer": json.dumps(answer), "permission": permission}
     )
-
-
-def sign_in(page: Page, base: str, login: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email or sign-in name").fill(login)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from sqlmodel import select
 from hep.models import Alert, ExerciseLog, MorningCheckin, SessionLog
 from hep.patient import service
 from hep.timeutil import utcnow
-from tests.browser.conftest import assert_accessible, screenshot
-from tests.conftest import PASSWORD
+from tests.browser.conftest import assert_accessible, choose, next_step, screenshot, sign_in
 from tests.test_patient import make_program, submission
 
 
@@ -47,25 +46,6 @@ def patient_with_program(people, db):
     return clinic, program, items
 
 
-def sign_in(page: Page, base: str, login: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email or sign-in name").fill(login)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base}/today")
-
-
-def choose(page: Page, group: str, answer: str) -> None:
-    """Tap an answer tile inside the visible fieldset whose legend is `group`."""
-    page.get_by_role("group", name=group).filter(visible=True).get_by_text(
-        answer, exact=True
-    ).click()
-
-
-def next_step(page: Page) -> None:
-    page.locator("[data-step]:visible [data-next]").click()
-
-
 def assert_big(page: Page, locator) -> None:
     box = locator.bounding_box()
     assert box and box["height"] >= 44 and box["width"] >= 44, box
@@ -74,7 +54,7 @@ def assert_big(page: Page, locator) -> None:
 def test_a_whole_session_with_timer_and_counters(live_server, iphone, patient_with_program, db):
     clinic, _program, items = patient_with_program
     page, base = iphone, live_server.live_url
-    sign_in(page, base, clinic.patient.login)
+    sign_in(page, base, clinic.patient.login, "/today")
 
     # Today: one thing to do, one big Start button, and yesterday's check-in waiting.
     expect(page.get_by_text("1 session to do today")).to_be_visible()
@@ -199,7 +179,7 @@ def test_a_red_flag_ends_the_session_with_guidance_and_alerts_the_therapist(
 ):
     clinic, _program, _items = patient_with_program
     page, base = iphone, live_server.live_url
-    sign_in(page, base, clinic.patient.login)
+    sign_in(page, base, clinic.patient.login, "/today")
     page.get_by_role("link", name="Start").click()
     choose(page, "How do your muscles and joints feel now?", "Not sore")
     next_step(page)
@@ -240,7 +220,7 @@ def test_a_red_flag_ends_the_session_with_guidance_and_alerts_the_therapist(
 def test_soreness_that_goes_on_stops_at_the_warm_up(live_server, iphone, patient_with_program, db):
     clinic, _program, _items = patient_with_program
     page, base = iphone, live_server.live_url
-    sign_in(page, base, clinic.patient.login)
+    sign_in(page, base, clinic.patient.login, "/today")
     page.get_by_role("link", name="Start").click()
     choose(page, "How do your muscles and joints feel now?", "I am sore, and it is not going away")
     expect(page.get_by_text("rest for 2 days").first).to_be_visible()
@@ -257,7 +237,7 @@ def test_a_refused_session_reopens_at_the_answer_to_fix(
 ):
     clinic, _program, items = patient_with_program
     page, base = iphone, live_server.live_url
-    sign_in(page, base, clinic.patient.login)
+    sign_in(page, base, clinic.patient.login, "/today")
     before = db.exec(select(SessionLog)).all()
     page.get_by_role("link", name="Start").click()
     choose(page, "How do your muscles and joints feel now?", "Not sore")
@@ -286,7 +266,7 @@ def test_a_refused_session_reopens_at_the_answer_to_fix(
     page.get_by_role("group", name="How much did it hurt?").filter(visible=True).get_by_text(
         "A little pain", exact=True
     ).click()
-    page.locator("[data-step]:visible [data-next]").click()
+    next_step(page)
     for _ in range(4):
         next_step(page)
     page.get_by_role("button", name="Finish and save").click()
