@@ -59,4 +59,5 @@ schema: install
 	rm -f hep/migrations/versions/0001_initial_schema.py
 	rm -rf /tmp/hep-schema && mkdir -p /tmp/hep-schema
 	HEP_INSTANCE_PATH=/tmp/hep-schema $(FLASK) db revision -m "initial schema" --rev-id 0001
+	$(VENV)/bin/ruff check -q --fix hep/migrations/versions
 	$(VENV)/bin/ruff format -q hep/migrations/versions

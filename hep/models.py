@@ -38,6 +38,8 @@ class Clinic(SQLModel, table=True):
     name: str = Field(max_length=120)
     timezone: str = Field(default="America/New_York", max_length=64)
     emergency_number: str = Field(default="911", max_length=20)
+    # Every therapist of the clinic must use two-step sign-in (set by a clinic admin).
+    require_two_step: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -59,7 +61,11 @@ class User(SQLModel, table=True):
     session_version: int = 1
     failed_logins: int = 0
     locked_until: datetime | None = None
+    # Two-step sign-in (therapists): the authenticator key, when it was turned on (a key
+    # without that is a set-up in progress) and the last 30-second step used (no code twice).
     totp_secret: str | None = Field(default=None, max_length=64)
+    totp_enabled_at: datetime | None = None
+    totp_last_step: int | None = None
     quiet_hours_start: time | None = None
     quiet_hours_end: time | None = None
     notification_optouts: list[str] = json_list()
@@ -171,6 +177,10 @@ class ProgramTemplate(SQLModel, table=True):
 
 
 class Program(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("patient_id", "form_token", name="uq_program_patient_form_token"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     clinic_id: int = Field(foreign_key="clinic.id", index=True)
     patient_id: int = Field(foreign_key="user.id", index=True)
@@ -187,6 +197,8 @@ class Program(SQLModel, table=True):
     icd10: str | None = Field(default=None, max_length=8)
     precautions: str = Field(default="", max_length=1000)
     auto_apply_progressions: bool = False
+    # The builder form's one-time token: a second POST of the same form finds this program.
+    form_token: uuid_lib.UUID | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

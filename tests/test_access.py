@@ -116,6 +116,7 @@ def owned_by_clinic_a(people, db):
         "subscription_id": device.id,
         "session_id": session_log.id,
         "suggestion_id": suggestion.id,
+        "user_id": clinic.therapist.id,  # a therapist of clinic A (team admin routes)
     }
     return clinic, ids
 

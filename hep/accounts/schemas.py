@@ -7,8 +7,10 @@ from functools import cache
 from typing import Annotated
 from zoneinfo import available_timezones
 
+from flask_babel import gettext as _
 from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
 
+from hep import totp
 from hep.rules.safety import CONTRAINDICATIONS
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -109,3 +111,31 @@ class NewPatient(BaseModel):
 class NewTherapist(BaseModel):
     name: PersonName
     email: Email
+
+
+def _six_digits(value: str) -> str:
+    value = totp.clean_code(value)
+    if len(value) != totp.DIGITS or not value.isdigit():
+        raise ValueError(_("Enter the 6-digit code from your authenticator app"))
+    return value
+
+
+# Apps show "123 456"; spaces and dashes are dropped before the check.
+SixDigitCode = Annotated[
+    str, Field(min_length=1, max_length=20, title="The 6-digit code"), AfterValidator(_six_digits)
+]
+
+
+class TwoStepCode(BaseModel):
+    """The code from the authenticator app: the second step of sign-in, or set-up."""
+
+    code: SixDigitCode
+
+
+class TurnOffTwoStep(BaseModel):
+    password: Annotated[str, Field(min_length=1, max_length=128, title="Password")]
+    code: SixDigitCode
+
+
+class ClinicTwoStep(BaseModel):
+    required: bool = False

@@ -8,9 +8,11 @@ import secrets
 import unicodedata
 from datetime import datetime, timedelta
 
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from hep import totp
 from hep.accounts.schemas import NewPatient, NewTherapist, SignUp  # noqa: F401 - re-exported
 from hep.models import Clinic, Invite, PatientProfile, PatientRollup, User
 from hep.timeutil import local_date
@@ -49,25 +51,207 @@ def sign_up(db: Session, now: datetime, form: SignUp) -> User | None:
 def authenticate(
     db: Session, now: datetime, login: str, password: str, lockout_after: int, lockout: timedelta
 ) -> tuple[User | None, str | None]:
-    """Check a sign-in. Returns the user, or None and why ("wrong" or "locked")."""
+    """Check a sign-in. Returns the user, or None and why ("wrong" or "locked").
+
+    A therapist with two-step sign-in is not through yet (see needs_second_step): the failed
+    count stays until check_sign_in_code accepts their code, so wrong codes add up with it.
+    """
     user = db.exec(select(User).where(User.login == login.strip().lower())).first()
     if user is None or user.password_hash is None or not user.active:
         check_password_hash(_DUMMY_HASH, password)
         return None, "wrong"
-    if user.locked_until is not None and user.locked_until > now:
+    if _is_locked(user, now):
         return None, "locked"
     if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= lockout_after:
-            user.locked_until = now + lockout
-            user.failed_logins = 0
-        db.add(user)
-        return None, "locked" if user.locked_until and user.locked_until > now else "wrong"
+        return None, _count_failure(db, now, user, lockout_after, lockout)
+    if not needs_second_step(user):
+        _signed_in(db, now, user)
+    return user, None
+
+
+def _is_locked(user: User, now: datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+def _count_failure(
+    db: Session, now: datetime, user: User, lockout_after: int, lockout: timedelta
+) -> str:
+    """One more wrong password or code: "wrong", or "locked" when that was one too many."""
+    user.failed_logins += 1
+    if user.failed_logins >= lockout_after:
+        user.locked_until = now + lockout
+        user.failed_logins = 0
+    db.add(user)
+    return "locked" if _is_locked(user, now) else "wrong"
+
+
+def _signed_in(db: Session, now: datetime, user: User) -> None:
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
     db.add(user)
+
+
+# --- Two-step sign-in (TOTP) for therapists -------------------------------------------------
+
+
+def needs_second_step(user: User) -> bool:
+    """Therapists who turned on two-step sign-in type a code after their password."""
+    return (
+        user.role == "therapist"
+        and user.totp_secret is not None
+        and user.totp_enabled_at is not None
+    )
+
+
+def must_set_up_two_step(db: Session, user: User) -> bool:
+    """The therapist's clinic asks for two-step sign-in and they have not turned it on."""
+    if user.role != "therapist" or needs_second_step(user):
+        return False
+    clinic = db.get(Clinic, user.clinic_id)
+    return clinic is not None and clinic.require_two_step
+
+
+def _spend_step(db: Session, user: User, step: int) -> bool:
+    """Mark the code's time step used; False if it (or a later one) was used already.
+
+    One conditional UPDATE, so two requests racing with the same code cannot both pass.
+    """
+    result = db.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    user.totp_last_step = step
+    return True
+
+
+def _check_code(
+    db: Session, now: datetime, user: User, code: str, lockout_after: int, lockout: timedelta
+) -> str | None:
+    """None if the code is right and unused; else "wrong", "reused" or "locked" (each counts
+    as a failed sign-in)."""
+    step = totp.matching_step(user.totp_secret or "", code, now)
+    if step is None:
+        return _count_failure(db, now, user, lockout_after, lockout)
+    if not _spend_step(db, user, step):
+        problem = _count_failure(db, now, user, lockout_after, lockout)
+        return "reused" if problem == "wrong" else problem
+    return None
+
+
+def check_sign_in_code(
+    db: Session,
+    now: datetime,
+    user_id: int,
+    session_version: int,
+    code: str,
+    lockout_after: int,
+    lockout: timedelta,
+) -> tuple[User | None, str | None]:
+    """The second step of a therapist's sign-in, after their password was right.
+
+    Returns the user, or None and why: "expired" (the pending sign-in no longer fits the
+    account), "locked", "wrong" or "reused".
+    """
+    user = db.get(User, user_id)
+    if (
+        user is None
+        or not user.active
+        or user.session_version != session_version
+        or not needs_second_step(user)
+    ):
+        return None, "expired"
+    if _is_locked(user, now):
+        return None, "locked"
+    problem = _check_code(db, now, user, code, lockout_after, lockout)
+    if problem is not None:
+        return None, problem
+    _signed_in(db, now, user)
     return user, None
+
+
+def start_two_step(db: Session, user: User) -> str:
+    """A new key for the therapist's authenticator app; it counts once confirmed with a code."""
+    if needs_second_step(user):
+        raise ValueError("two-step sign-in is already on")
+    user.totp_secret = totp.new_secret()
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    db.add(user)
+    return user.totp_secret
+
+
+def pending_two_step_secret(user: User) -> str | None:
+    """The key being set up (shown as a QR code), if a set-up is in progress."""
+    if user.totp_secret is None or user.totp_enabled_at is not None:
+        return None
+    return user.totp_secret
+
+
+def confirm_two_step(db: Session, now: datetime, user: User, code: str) -> bool:
+    """Turn two-step sign-in on once the app shows a right code.
+
+    Other devices signed in with the password alone are signed out (session_version).
+    """
+    secret = pending_two_step_secret(user)
+    step = totp.matching_step(secret, code, now) if secret else None
+    if step is None:
+        return False
+    user.totp_enabled_at = now
+    user.totp_last_step = step
+    user.session_version += 1
+    db.add(user)
+    return True
+
+
+def turn_off_two_step(
+    db: Session,
+    now: datetime,
+    user: User,
+    password: str,
+    code: str,
+    lockout_after: int,
+    lockout: timedelta,
+) -> tuple[str, str] | None:
+    """Turn two-step sign-in off with the password and a current code.
+
+    None when done; else (field, problem) with problem "wrong", "reused" or "locked". Wrong
+    tries count toward the same lockout as sign-in.
+    """
+    if _is_locked(user, now):
+        return "password", "locked"
+    if user.password_hash is None or not check_password_hash(user.password_hash, password):
+        return "password", _count_failure(db, now, user, lockout_after, lockout)
+    problem = _check_code(db, now, user, code, lockout_after, lockout)
+    if problem is not None:
+        return "code", problem
+    _clear_two_step(db, user)
+    user.failed_logins = 0
+    return None
+
+
+def _clear_two_step(db: Session, user: User) -> None:
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    db.add(user)
+
+
+def reset_two_step(db: Session, member: User) -> None:
+    """A clinic admin turns a therapist's two-step sign-in off (a lost phone)."""
+    _clear_two_step(db, member)
+
+
+def require_two_step(db: Session, clinic: Clinic, required: bool) -> None:
+    clinic.require_two_step = required
+    db.add(clinic)
 
 
 def _patient_handle(db: Session, name: str) -> str:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 07:52:14.476318
+Create Date: 2026-11-24 12:27:36.023076
 """
 
 from collections.abc import Sequence
@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
         sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("emergency_number", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("require_two_step", sa.Boolean(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -44,6 +45,8 @@ def upgrade() -> None:
         sa.Column("failed_logins", sa.Integer(), nullable=False),
         sa.Column("locked_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("totp_secret", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("totp_enabled_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("totp_last_step", sa.Integer(), nullable=True),
         sa.Column("quiet_hours_start", sa.Time(), nullable=True),
         sa.Column("quiet_hours_end", sa.Time(), nullable=True),
         sa.Column("notification_optouts", sa.JSON(), nullable=False),
@@ -432,6 +435,7 @@ def upgrade() -> None:
         sa.Column("icd10", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
         sa.Column("precautions", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
         sa.Column("auto_apply_progressions", sa.Boolean(), nullable=False),
+        sa.Column("form_token", sa.Uuid(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -451,6 +455,7 @@ def upgrade() -> None:
             ["programtemplate.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("patient_id", "form_token", name="uq_program_patient_form_token"),
     )
     with op.batch_alter_table("program", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_program_clinic_id"), ["clinic_id"], unique=False)
