@@ -97,6 +97,13 @@ def recent_sessions(
     logs = db.exec(
         query.order_by(col(SessionLog.performed_at).desc(), col(SessionLog.id).desc()).limit(limit)
     ).all()
+    return with_exercise_logs(db, logs)
+
+
+def with_exercise_logs(
+    db: Session, logs: Sequence[SessionLog]
+) -> list[tuple[SessionLog, list[ExerciseLog]]]:
+    """Each session beside its exercise logs in program order, in one query."""
     by_session: dict[int, list[ExerciseLog]] = {log.id: [] for log in logs}
     if by_session:
         for row in db.exec(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, time, timedelta
 from html.parser import HTMLParser
+from uuid import UUID, uuid4
 
 import pytest
 from sqlmodel import Session, func, select
@@ -23,7 +26,7 @@ from hep.models import (
     ProgramTemplate,
 )
 from hep.programs import service
-from hep.programs.schemas import ICD10_RE, validate_program
+from hep.programs.schemas import ICD10_RE, ProgramIn, validate_program
 from hep.timeutil import utcnow
 
 # --- Helpers --------------------------------------------------------------------------------
@@ -388,6 +391,134 @@ def test_dosage_kind_decides_the_fields_and_load_can_be_words_or_a_weight(client
     )
     assert (second.load_text, second.side, second.reps) == ("red band", "left", None)
     assert second.hold_seconds == hold.hold_seconds
+
+
+# --- Saving once -----------------------------------------------------------------------------
+
+
+def _blank_builder_fields(client, db, patient) -> dict:
+    page = client.get(f"{new_url(patient)}?start=blank")
+    fields = form_fields(page.text)
+    UUID(fields["form_token"])  # a fresh one-time token in every builder form
+    return {**fields, **program_fields(), **item_fields(0, find_exercise(db, "reps"))}
+
+
+def test_saving_the_same_form_twice_makes_one_program_and_lands_on_it(client, db, signed_in):
+    fields = _blank_builder_fields(client, db, signed_in.patient)
+    first = client.post(new_url(signed_in.patient), data=fields)
+    second = client.post(new_url(signed_in.patient), data=fields)
+    assert first.status_code == second.status_code == 302, second.text
+    assert first.headers["Location"] == second.headers["Location"]
+    program = db.exec(select(Program)).one()
+    assert first.headers["Location"] == f"/programs/{program.id}"
+    assert program.form_token == UUID(fields["form_token"])
+    assert count(db, ProgramItem) == 1 and count(db, Goal) == 1
+    creates = db.exec(select(AuditEvent).where(AuditEvent.action == "program.create")).all()
+    assert len(creates) == 1
+    shown = client.get(second.headers["Location"])
+    assert "This program was saved already." in shown.text
+
+
+def test_each_builder_form_has_its_own_token_and_saves_its_own_program(client, db, signed_in):
+    first = _blank_builder_fields(client, db, signed_in.patient)
+    second = _blank_builder_fields(client, db, signed_in.patient)
+    assert first["form_token"] != second["form_token"]
+    one = client.post(new_url(signed_in.patient), data=first)
+    other = client.post(new_url(signed_in.patient), data=second)
+    assert one.status_code == other.status_code == 302
+    assert one.headers["Location"] != other.headers["Location"]
+    assert count(db, Program) == 2
+
+
+def test_a_refused_form_keeps_its_token_until_it_is_saved(client, db, signed_in):
+    fields = _blank_builder_fields(client, db, signed_in.patient)
+    refused = client.post(new_url(signed_in.patient), data={**fields, "days": []})
+    assert refused.status_code == 422
+    assert form_fields(refused.text)["form_token"] == fields["form_token"]
+    saved = client.post(new_url(signed_in.patient), data=fields)
+    again = client.post(new_url(signed_in.patient), data=fields)
+    assert saved.status_code == again.status_code == 302
+    assert saved.headers["Location"] == again.headers["Location"]
+    assert count(db, Program) == 1
+
+
+def test_a_form_without_a_token_gets_one_back_when_refused(client, db, signed_in):
+    refused = client.post(new_url(signed_in.patient), data=program_fields(days=[]))
+    assert refused.status_code == 422
+    UUID(form_fields(refused.text)["form_token"])
+    assert count(db, Program) == 0
+
+
+def test_the_edit_form_has_no_token(app, client, db, signed_in):
+    program = _program_from_template(app, db, signed_in)
+    assert "form_token" not in form_fields(client.get(f"/programs/{program.id}/edit").text)
+
+
+def test_the_same_token_for_another_patient_is_another_program(client, db, people, signed_in):
+    other = people.patient(signed_in.therapist, name="Other", email="other@example.com")
+    fields = _blank_builder_fields(client, db, signed_in.patient)
+    assert client.post(new_url(signed_in.patient), data=fields).status_code == 302
+    assert client.post(new_url(other), data=fields).status_code == 302
+    assert {p.patient_id for p in db.exec(select(Program)).all()} == {
+        signed_in.patient.id,
+        other.id,
+    }
+
+
+def _program_in(db, token) -> ProgramIn:
+    exercise = find_exercise(db, "reps")
+    return ProgramIn(
+        title="Knee plan",
+        days=["mon"],
+        start_date=date(2026, 11, 2),
+        items=[{"exercise_id": exercise.id, "sets": 2, "reps": 10}],
+        form_token=token,
+    )
+
+
+def test_a_token_stored_by_another_request_is_caught_at_the_insert(app, db, clinic):
+    """The look-up before writing missed it (it was not committed yet): the unique
+    constraint stops the second program and the first one is answered."""
+    data = _program_in(db, uuid4())
+    now = utcnow()
+    with app.test_request_context():
+        first = service.create_program(db, now, clinic.therapist, clinic.patient, data)
+        db.commit()
+        with pytest.raises(service.ProgramAlreadySaved) as raised:
+            service._write_program(db, now, clinic.therapist, clinic.patient, data, {})
+    db.rollback()
+    assert raised.value.program.id == first.id
+    assert count(db, Program) == 1
+
+
+def test_concurrent_saves_of_one_form_make_one_program(app, db, clinic):
+    """Two requests with one form token at the same moment, each on its own connection."""
+    engine = app.extensions["hep.engine"]
+    data = _program_in(db, uuid4())
+    db.commit()
+    now = utcnow()
+    barrier = threading.Barrier(2)
+
+    def save(_n: int) -> tuple[int, bool]:
+        with app.test_request_context(), Session(engine, expire_on_commit=False) as session:
+            therapist = session.get(type(clinic.therapist), clinic.therapist.id)
+            patient = session.get(type(clinic.patient), clinic.patient.id)
+            barrier.wait(timeout=10)
+            try:
+                program = service.create_program(session, now, therapist, patient, data)
+            except service.ProgramAlreadySaved as already:
+                session.rollback()
+                return already.program.id, False
+            session.commit()
+            return program.id, True
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(save, range(2), timeout=30))  # re-raises a thread's error
+    assert sorted(created for _id, created in results) == [False, True]
+    assert len({program_id for program_id, _created in results}) == 1
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(Program)).one() == 1
+        assert session.exec(select(func.count()).select_from(ProgramItem)).one() == 1
 
 
 # --- Editing a live program -------------------------------------------------------------------

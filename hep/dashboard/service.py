@@ -38,6 +38,7 @@ from hep.models import (
     SessionLog,
     User,
 )
+from hep.programs.service import live_items
 from hep.rollup import dose_item
 from hep.rules import adherence as rules
 from hep.timeutil import local_date
@@ -436,14 +437,7 @@ def patient_overview(
     items: list[tuple[ProgramItem, Exercise]] = []
     versions: list[VersionRow] = []
     if program is not None:
-        items = list(
-            db.exec(
-                select(ProgramItem, Exercise)
-                .join(Exercise, Exercise.id == ProgramItem.exercise_id)
-                .where(ProgramItem.program_id == program.id, ProgramItem.removed_at.is_(None))
-                .order_by(ProgramItem.position, ProgramItem.id)
-            ).all()
-        )
+        items = live_items(db, program)
         changed_by = aliased(User)
         versions = [
             VersionRow(version, name, who)

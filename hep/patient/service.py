@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hep import alerts, progression, rollup
+from hep.library.service import media_for
 from hep.models import (
     Exercise,
     ExerciseLog,
@@ -212,25 +213,8 @@ class SessionStep:
 
 def session_steps(db: Session, patient: User, program: Program) -> list[SessionStep]:
     rows = live_items(db, program)
-    media = media_for(db, patient, [exercise.id for _item, exercise in rows])
-    return [SessionStep(item, exercise, media.get(exercise.id, [])) for item, exercise in rows]
-
-
-def media_for(db: Session, patient: User, exercise_ids: list[int]) -> dict[int, list]:
-    """Photos and videos of these exercises that the patient's clinic may show."""
-    if not exercise_ids:
-        return {}
-    found: dict[int, list[ExerciseMedia]] = {}
-    for row in db.exec(
-        select(ExerciseMedia)
-        .where(
-            col(ExerciseMedia.exercise_id).in_(exercise_ids),
-            (ExerciseMedia.clinic_id.is_(None)) | (ExerciseMedia.clinic_id == patient.clinic_id),
-        )
-        .order_by(ExerciseMedia.id)
-    ).all():
-        found.setdefault(row.exercise_id, []).append(row)
-    return found
+    media = media_for(db, patient.clinic_id, [exercise.id for _item, exercise in rows])
+    return [SessionStep(item, exercise, media[exercise.id]) for item, exercise in rows]
 
 
 def exercise_on_program(
@@ -252,7 +236,7 @@ def exercise_on_program(
     if row is None:
         return None
     item, exercise = row
-    return exercise, item, media_for(db, patient, [exercise.id]).get(exercise.id, [])
+    return exercise, item, media_for(db, patient.clinic_id, [exercise.id])[exercise.id]
 
 
 # --- Today ------------------------------------------------------------------------------------
@@ -542,15 +526,7 @@ def history_view(db: Session, now: datetime, patient: User, month: date | None) 
         .where(SessionLog.patient_id == patient.id, SessionLog.local_date >= since)
         .order_by(col(SessionLog.performed_at).desc(), col(SessionLog.id).desc())
     ).all()
-    by_session: dict[int, list[ExerciseLog]] = {log.id: [] for log in recent}
-    if by_session:
-        for row in db.exec(
-            select(ExerciseLog)
-            .where(col(ExerciseLog.session_id).in_(by_session))
-            .order_by(ExerciseLog.position, ExerciseLog.id)
-        ).all():
-            by_session[row.session_id].append(row)
-    sessions = [(log, by_session[log.id]) for log in recent]
+    sessions = rollup.with_exercise_logs(db, recent)
 
     trend: list[tuple[date, int | None, int | None]] = []
     for log, exercise_logs in reversed(sessions):

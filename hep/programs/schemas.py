@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, time
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from flask_babel import lazy_gettext as _l
 from pydantic import (
@@ -76,6 +77,16 @@ def _checkbox(value: Any) -> Any:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "on", "true", "yes", "y")
     return value
+
+
+def _form_token(value: Any) -> UUID | None:
+    """The builder's hidden one-time token; a mangled one only loses the double-save guard."""
+    if isinstance(value, UUID) or value is None:
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
 
 
 def _weekdays(values: list[str]) -> list[str]:
@@ -168,6 +179,8 @@ class ProgramIn(BaseModel):
     ] = ""
     items: Annotated[list[ItemIn], Field(max_length=MAX_ITEMS, title=_l("Exercises"))] = []
     goals: Annotated[list[GoalIn], Field(max_length=MAX_GOALS, title=_l("Goals"))] = []
+    # Set when the builder form is first shown: saving the same form twice makes one program.
+    form_token: Annotated[UUID | None, BeforeValidator(_form_token)] = None
 
     @model_validator(mode="after")
     def _end_after_start(self) -> ProgramIn:

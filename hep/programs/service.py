@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
+from uuid import UUID
 
 from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hep.access import exercises_for_clinic
@@ -58,6 +60,15 @@ class ProgramInputError(ValueError):
         self.errors = errors
 
 
+class ProgramAlreadySaved(Exception):
+    """The builder form with this token was saved before (a double click, a retried POST):
+    `program` is the program it made, and nothing more was written."""
+
+    def __init__(self, program: Program) -> None:
+        super().__init__(f"the form was saved before as program {program.id}")
+        self.program = program
+
+
 # --- Reading ------------------------------------------------------------------------------
 
 
@@ -85,6 +96,13 @@ def live_items(db: Session, program: Program) -> list[tuple[ProgramItem, Exercis
             .order_by(ProgramItem.position, ProgramItem.id)
         ).all()
     )
+
+
+def program_for_form(db: Session, patient: User, form_token: UUID) -> Program | None:
+    """The patient's program that the builder form with this one-time token saved, if any."""
+    return db.exec(
+        select(Program).where(Program.patient_id == patient.id, Program.form_token == form_token)
+    ).first()
 
 
 def goals_of(db: Session, program: Program) -> list[Goal]:
@@ -383,12 +401,24 @@ def _write_program(
         created_by_id=therapist.id,
         template_id=template_id,
         status="active",
+        form_token=data.form_token,
         created_at=now,
         updated_at=now,
         **{name: getattr(data, name) for name in DETAIL_FIELDS},
     )
-    db.add(program)
-    db.flush()
+    if data.form_token is None:
+        db.add(program)
+        db.flush()
+    else:
+        try:
+            with db.begin_nested():
+                db.add(program)
+        except IntegrityError:
+            # The same form, posted again at the same moment: the other request saved it.
+            saved = program_for_form(db, patient, data.form_token)
+            if saved is None:
+                raise
+            raise ProgramAlreadySaved(saved) from None
     for position, item in enumerate(data.items):
         _new_item(
             db,
@@ -422,9 +452,15 @@ def create_program(
     a first dosage version each (before=None), and its goals, in the caller's transaction.
 
     Raises ProgramInputError when an exercise is unknown, belongs to another clinic, or is
-    contraindicated for the patient without a written reason. Nothing is written then.
+    contraindicated for the patient without a written reason, and ProgramAlreadySaved when a
+    program was saved with the same `form_token` (also by a concurrent request). Nothing is
+    written then.
     """
     _check_people(therapist, patient)
+    if data.form_token is not None:
+        saved = program_for_form(db, patient, data.form_token)
+        if saved is not None:
+            raise ProgramAlreadySaved(saved)
     new_items = [item.model_copy(update={"item_id": None}) for item in data.items]
     data = data.model_copy(update={"items": new_items})
     problems = item_problems(db, therapist.clinic_id, patient_conditions(db, patient), new_items)

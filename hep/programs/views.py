@@ -2,7 +2,9 @@
 the library without leaving the page, set dosage and schedule, and print a handout.
 
 The builder keeps its whole state in the form: adding, moving or removing an exercise posts the
-form and gets the item list back (htmx), so nothing is written until the therapist saves.
+form and gets the item list back (htmx), so nothing is written until the therapist saves. A new
+program's form carries a one-time token, so saving it twice (a double click, a retried POST)
+makes one program.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from uuid import uuid4
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -22,7 +25,7 @@ from hep import audit
 from hep.access import clinic_row_or_404, exercises_for_clinic, patient_or_404, therapist_required
 from hep.db import get_session
 from hep.forms import FormResult
-from hep.models import Exercise, Program, ProgramTemplate, User
+from hep.models import Exercise, Program, ProgramItem, ProgramTemplate, User
 from hep.programs import service
 from hep.programs.schemas import (
     MAX_GOALS,
@@ -67,6 +70,7 @@ SCALAR_FIELDS = (
     "auto_apply_progressions",
     "end_previous",
     "change_reason",
+    "form_token",
 )
 BLANK_GOAL_ROWS = 2
 
@@ -161,6 +165,8 @@ def builder_for_template(
 ) -> Builder:
     values: dict[str, Any] = {name: "" for name in SCALAR_FIELDS}
     values.update(times_per_day="1", start_date=today.isoformat(), days=[])
+    # One token per builder form shown: saving it twice finds the first program (see new()).
+    values["form_token"] = str(uuid4())
     values["end_previous"] = "1" if service.active_programs(db, patient) else ""
     items: list[dict[str, str]] = []
     if template is not None:
@@ -294,6 +300,7 @@ def _render_builder(
         p for p in service.active_programs(db, patient) if program is None or p.id != program.id
     ]
     if program is None:
+        builder.values["form_token"] = builder.values.get("form_token") or str(uuid4())
         save_url = url_for("programs.new", patient_id=patient.id)
         items_url = url_for("programs.new_items", patient_id=patient.id)
     else:
@@ -367,6 +374,10 @@ def new(patient_id: int):
                 program = service.create_program(db, now, current_user.row, patient, data)
             except service.ProgramInputError as error:
                 builder.errors = error.errors
+            except service.ProgramAlreadySaved as already:
+                db.rollback()
+                flash(_("This program was saved already. To change it, press Change program."))
+                return redirect(url_for("programs.show", program_id=already.program.id))
             else:
                 audit.record(db, now, "program.create", patient.id, f"program:{program.id}")
                 db.commit()
@@ -434,8 +445,7 @@ def search(patient_id: int):
 @therapist_required
 def show(program_id: int):
     db = get_session()
-    program = clinic_row_or_404(db, Program, program_id)
-    patient = db.get(User, program.patient_id)
+    program, patient = _program_and_patient(db, program_id)
     items = service.live_items(db, program)
     versions = service.versions_of(db, program)
     names = _names(db, {v.changed_by_id for v, _item in versions} | {program.created_by_id})
@@ -446,10 +456,7 @@ def show(program_id: int):
         "programs/show.html",
         program=program,
         patient=patient,
-        items=[
-            (item, exercise, service.describe_dosage(service.item_dosage(item)))
-            for item, exercise in items
-        ],
+        items=_with_dosage_words(items),
         goals=service.goals_of(db, program),
         versions=versions,
         names=names,
@@ -463,8 +470,7 @@ def show(program_id: int):
 @therapist_required
 def edit(program_id: int):
     db = get_session()
-    program = clinic_row_or_404(db, Program, program_id)
-    patient = db.get(User, program.patient_id)
+    program, patient = _program_and_patient(db, program_id)
     if program.status != "active":
         flash(_("This program has ended. Start a new one to change it."))
         return redirect(url_for("programs.show", program_id=program.id))
@@ -506,8 +512,7 @@ def edit(program_id: int):
 @therapist_required
 def edit_items(program_id: int):
     db = get_session()
-    program = clinic_row_or_404(db, Program, program_id)
-    patient = db.get(User, program.patient_id)
+    program, patient = _program_and_patient(db, program_id)
     builder = builder_from_form(request.form)
     _apply_operation(db, builder, patient, request.form)
     return _render_builder(db, patient, builder, program=program)
@@ -517,8 +522,7 @@ def edit_items(program_id: int):
 @therapist_required
 def end(program_id: int):
     db = get_session()
-    program = clinic_row_or_404(db, Program, program_id)
-    patient = db.get(User, program.patient_id)
+    program, patient = _program_and_patient(db, program_id)
     now = utcnow()
     service.end_program(db, now, program, local_date(now, patient.timezone))
     audit.record(db, now, "program.end", patient.id, f"program:{program.id}")
@@ -531,8 +535,7 @@ def end(program_id: int):
 @therapist_required
 def handout(program_id: int):
     db = get_session()
-    program = clinic_row_or_404(db, Program, program_id)
-    patient = db.get(User, program.patient_id)
+    program, patient = _program_and_patient(db, program_id)
     today_url = url_for("patient.today", _external=True)
     audit.record(db, utcnow(), "program.handout", patient.id, f"program:{program.id}")
     db.commit()
@@ -540,15 +543,27 @@ def handout(program_id: int):
         "programs/handout.html",
         program=program,
         patient=patient,
-        items=[
-            (item, exercise, service.describe_dosage(service.item_dosage(item)))
-            for item, exercise in service.live_items(db, program)
-        ],
+        items=_with_dosage_words(service.live_items(db, program)),
         goals=service.goals_of(db, program),
         qr=qr_svg(today_url, _("Open your exercises on your phone")),
         today_url=today_url,
         pain_max=ACCEPTABLE_MAX,
     )
+
+
+def _program_and_patient(db: Session, program_id: int) -> tuple[Program, User]:
+    """A program of the therapist's clinic (else 404) and its patient."""
+    program = clinic_row_or_404(db, Program, program_id)
+    return program, db.get(User, program.patient_id)
+
+
+def _with_dosage_words(
+    rows: list[tuple[ProgramItem, Exercise]],
+) -> list[tuple[ProgramItem, Exercise, str]]:
+    return [
+        (item, exercise, service.describe_dosage(service.item_dosage(item)))
+        for item, exercise in rows
+    ]
 
 
 def _names(db: Session, ids: set[int | None]) -> dict[int, str]:
