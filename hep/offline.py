@@ -36,6 +36,8 @@ from flask import (
 from flask_babel import get_locale
 from flask_login import current_user
 
+from hep.push import vapid_public_bytes
+
 bp = Blueprint("offline", __name__)
 
 # Patient pages a phone may keep for offline use (the last good copy, for that patient only):
@@ -128,6 +130,12 @@ def worker_prelude() -> str:
         "shell": [url_for("static", filename=name) for name in APP_SHELL]
         + [url_for("offline.page")],
         "offlinePage": url_for("offline.page"),
+        # Renewing the push subscription when the browser replaces it (static/sw.js).
+        "push": {
+            "key": list(vapid_public_bytes(current_app)),
+            "subscribe": url_for("notifications.subscribe"),
+            "csrf": url_for("api.csrf"),
+        },
         "scripts": {
             "offline": url_for("static", filename="js/sw-offline.js"),
             "outbox": url_for("static", filename="js/outbox.js"),

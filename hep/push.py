@@ -59,9 +59,13 @@ def load_vapid(app: Flask) -> Vapid:
     return vapid
 
 
-def vapid_public_key(app: Flask) -> str:
-    """The public key as URL-safe base64 of the uncompressed point (applicationServerKey)."""
-    raw = load_vapid(app).public_key.public_bytes(
+def vapid_public_bytes(app: Flask) -> bytes:
+    """The public key as the uncompressed P-256 point (a browser's applicationServerKey)."""
+    return load_vapid(app).public_key.public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def vapid_public_key(app: Flask) -> str:
+    """The public key as URL-safe base64 of the uncompressed point (applicationServerKey)."""
+    return base64.urlsafe_b64encode(vapid_public_bytes(app)).rstrip(b"=").decode()

@@ -61,6 +61,43 @@ self.addEventListener("push", function (event) {
   event.waitUntil(Promise.all([shown, told]));
 });
 
+// The browser replaced this device's subscription (it expired, or the push service rotated
+// it): subscribe again if the browser has not, and tell the server which one it replaces, so
+// reminders keep coming without the patient having to turn them on again.
+function renewSubscription(oldSubscription, newSubscription) {
+  var fresh = newSubscription ? Promise.resolve(newSubscription) :
+    self.registration.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: new Uint8Array(HEP.push.key)
+    });
+  return fresh.then(function (subscription) {
+    return fetch(HEP.push.csrf, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HEP push: not signed in");
+        return response.json();
+      })
+      .then(function (me) {
+        var body = subscription.toJSON();
+        body.replaces = oldSubscription ? oldSubscription.endpoint : null;
+        return fetch(HEP.push.subscribe, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: {
+            "Content-Type": "application/json",
+            "X-CSRFToken": me.csrf_token,
+            "X-HEP-Background": "push"
+          },
+          body: JSON.stringify(body)
+        });
+      });
+  });
+}
+
+self.addEventListener("pushsubscriptionchange", function (event) {
+  event.waitUntil(renewSubscription(event.oldSubscription, event.newSubscription)
+    .catch(function () { /* signed out or offline: "Turn on reminders" will do it */ }));
+});
+
 self.addEventListener("notificationclick", function (event) {
   event.notification.close();
   var url = sameOriginPath(event.notification.data && event.notification.data.url);

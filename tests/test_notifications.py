@@ -537,6 +537,34 @@ def test_subscribing_stores_the_device_and_subscribing_again_updates_it(
     assert first["endpoint"] not in page
 
 
+def test_a_renewed_subscription_takes_over_from_the_one_it_replaces(
+    app, client, auth, db, people, clinic
+):
+    other = people.patient(clinic.therapist, "Other Patient")
+    old = subscription_json("https://fcm.googleapis.com/fcm/send/old")
+    someone_elses = subscription_json("https://fcm.googleapis.com/fcm/send/theirs")
+    auth.login(other)
+    assert client.post("/push/subscriptions", json=someone_elses).status_code == 201
+    auth.logout()
+    auth.login(clinic.patient)
+    assert client.post("/push/subscriptions", json=old).status_code == 201
+    client.get("/today")  # the flash of turning it on is seen
+
+    # What the service worker sends on pushsubscriptionchange, in the background.
+    renewed = {**subscription_json("https://fcm.googleapis.com/fcm/send/new")}
+    for replaces in (old["endpoint"], someone_elses["endpoint"]):
+        response = client.post(
+            "/push/subscriptions",
+            json={**renewed, "replaces": replaces},
+            headers={"X-HEP-Background": "push"},
+        )
+        assert response.status_code == 201
+    devices = {device.endpoint: device.user_id for device in all_devices(db)}
+    # Only this person's own old subscription goes; another person's is not theirs to end.
+    assert devices == {renewed["endpoint"]: clinic.patient.id, someone_elses["endpoint"]: other.id}
+    assert "for this device" not in client.get("/today").get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     "payload",
     [

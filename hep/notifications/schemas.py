@@ -56,6 +56,9 @@ class SubscriptionIn(BaseModel):
 
     endpoint: str = Field(min_length=12, max_length=1000)
     keys: SubscriptionKeys
+    # Sent by the service worker when the browser renewed the subscription
+    # (pushsubscriptionchange): the endpoint this one takes over from.
+    replaces: str | None = Field(default=None, max_length=1000)
 
 
 class EndpointIn(BaseModel):

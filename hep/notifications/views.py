@@ -21,6 +21,7 @@ from hep.notifications.schemas import (
     SubscriptionIn,
     endpoint_allowed,
 )
+from hep.offline import BACKGROUND_HEADER
 from hep.push import vapid_public_key
 from hep.timeutil import utcnow
 from hep.web import render
@@ -186,6 +187,8 @@ def subscribe():
     if errors:
         return _json_errors(errors)
     db = get_session()
+    if data.replaces and data.replaces != data.endpoint:
+        service.forget_device(db, current_user.id, data.replaces)
     device = service.save_subscription(
         db,
         utcnow(),
@@ -196,10 +199,11 @@ def subscribe():
         service.device_label(request.user_agent.string),
     )
     db.commit()
-    if current_user.is_patient:
-        flash(_("Reminders are on for this device."))
-    else:
-        flash(_("Notifications are on for this device."))
+    if not request.headers.get(BACKGROUND_HEADER):  # the worker renewing it: no page to tell
+        if current_user.is_patient:
+            flash(_("Reminders are on for this device."))
+        else:
+            flash(_("Notifications are on for this device."))
     return jsonify(id=device.id, device=device.device_label), 201
 
 

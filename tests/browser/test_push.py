@@ -202,3 +202,47 @@ def test_therapist_turns_notifications_on_and_gets_a_red_flag(
     assert message.urgency == "high" and clinic.patient.name not in json.dumps(message.payload)
     desktop.reload()
     expect(desktop.get_by_role("link", name="Messages 1 unread")).to_be_visible()
+
+
+def test_a_subscription_the_browser_renews_keeps_the_reminders_coming(
+    live_server, people, db, pixel, push
+):
+    """pushsubscriptionchange: the worker sends the new subscription with the one it replaces.
+    Chromium cannot be made to fire the event here, so the test calls the worker's handler
+    function inside the real service worker, with a subscription on the local push server."""
+    base = live_server.live_url
+    patient = people.patient(people.clinic(), "Rene Renewed")
+    old_sub, new_sub = push.subscription(), push.subscription()
+    stub_push(pixel, old_sub)
+    sign_in(pixel, base, patient.login, "/today")
+    pixel.get_by_role("link", name="Reminders").click()
+    pixel.get_by_role("button", name="Turn on reminders").click()
+    expect(pixel.get_by_text("This device gets your reminders.")).to_be_visible()
+    pixel.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    [worker] = [w for w in pixel.context.service_workers if w.url.endswith("/sw.js")]
+
+    renewed = {"endpoint": new_sub.endpoint, "keys": new_sub.info["keys"]}
+    status = worker.evaluate(
+        """([old, renewed]) => renewSubscription(
+             { endpoint: old }, { toJSON: () => renewed }
+           ).then((response) => response.status)""",
+        [old_sub.endpoint, renewed],
+    )
+    assert status == 201
+    db.commit()  # a fresh read of what the server committed
+    (stored,) = db.exec(select(PushSubscription)).all()
+    assert stored.endpoint == new_sub.endpoint and stored.user_id == patient.id
+
+    now = datetime.now(UTC)
+    with live_server.app_context(), Session(live_server.extensions["hep.engine"]) as jobs_db:
+        notify(
+            jobs_db, now, patient.id, "session_reminder", "r:1", "Time for your exercises", url="/"
+        )
+        jobs_db.commit()
+        assert deliver_pending(jobs_db, now)["pushes"] == 1
+    assert [m.payload["title"] for m in push.messages_for(new_sub)] == ["Time for your exercises"]
+    assert push.messages_for(old_sub) == [] and push.problems == []
+    # Renewed in the background: no "Reminders are on" message waiting for the next page.
+    pixel.goto(f"{base}/today")
+    expect(pixel.get_by_role("heading", name="Hello")).to_be_visible()
+    expect(pixel.get_by_text("for this device")).to_have_count(0)
