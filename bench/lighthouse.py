@@ -241,8 +241,10 @@ def measure(url: str, cookie: str | None, folder: Path, label: str, runs: int) -
     return chosen
 
 
-def main(runs: int = RUNS) -> bool:
-    folder = Path(tempfile.mkdtemp(prefix="hep-bench-lighthouse-"))
+def demo_site(prefix: str) -> tuple[Path, dict[str, str], dict]:
+    """A throwaway folder and SQLite database with the library and the demo clinic: the
+    folder, the environment to serve it with, and the demo sign-ins."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     env = {
         **os.environ,
         "HEP_INSTANCE_PATH": str(folder),
@@ -254,7 +256,11 @@ def main(runs: int = RUNS) -> bool:
     flask(env, "db", "upgrade")
     flask(env, "content", "sync")
     flask(env, "vapid")
-    logins = demo_logins(flask(env, "demo"))
+    return folder, env, demo_logins(flask(env, "demo"))
+
+
+def main(runs: int = RUNS) -> bool:
+    folder, env, logins = demo_site("hep-bench-lighthouse-")
     server = Server(env, folder / "gunicorn.log")
     try:
         origin = server.origin

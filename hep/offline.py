@@ -2,9 +2,11 @@
 
 - Static files get versioned URLs (`url_for("static", ...)` adds `?v=<hash of the file>`), and a
   request for the current version may be cached for a year: a deploy changes the URL instead.
-- The service worker (/sw.js, hep/pwa.py) gets `worker_prelude()`: the app's version (a hash of
-  every static file, computed once at start) and the app shell to precache. A deploy that
-  changes any static file changes the bytes of /sw.js, so phones install the new worker.
+- The service worker (/sw.js, hep/pwa.py) is one script, `worker_script()`: `worker_prelude()`
+  (the app's version, a hash of every static file computed once at start, and the app shell to
+  precache), then static/sw.js, js/outbox.js and js/sw-offline.js. One script because the
+  browser revalidates a worker's importScripts on every navigation's update check. A deploy
+  that changes any static file changes the bytes of /sw.js, so phones install the new worker.
 - The worker's background copies (header X-HEP-Background) leave flash messages for the page
   the person is looking at (`page_flashes`).
 - Every HTML response says whose it is (`X-HEP-User`, empty when signed out): the worker empties
@@ -123,7 +125,7 @@ def static_versions(app: Flask | None = None) -> StaticVersions:
 
 
 def worker_prelude() -> str:
-    """The first lines of /sw.js: this deploy's version, the app shell and the worker's parts."""
+    """The first lines of /sw.js: this deploy's version, its app shell and the push settings."""
     versions = static_versions()
     settings = {
         "version": versions.version,
@@ -136,19 +138,34 @@ def worker_prelude() -> str:
             "subscribe": url_for("notifications.subscribe"),
             "csrf": url_for("api.csrf"),
         },
-        "scripts": {
-            "offline": url_for("static", filename="js/sw-offline.js"),
-            "outbox": url_for("static", filename="js/outbox.js"),
-        },
     }
     # The script's first statement, so static/sw.js's own "use strict" is repeated here.
     return f'"use strict";\nvar HEP = {json.dumps(settings, separators=(",", ":"))};\n'
 
 
+# The files /sw.js is made of, after the prelude, in this order (static/sw.js says where the
+# offline half starts).
+WORKER_PARTS = ("sw.js", "js/outbox.js", "js/sw-offline.js")
+
+
 def worker_script() -> str:
-    """/sw.js as served: this deploy's settings (worker_prelude), then static/sw.js."""
-    source = (Path(current_app.static_folder or "") / "sw.js").read_text(encoding="utf-8")
-    return worker_prelude() + source
+    """/sw.js as served: this deploy's settings (worker_prelude), then WORKER_PARTS.
+
+    Built once per static version (and URL root); debug runs rebuild it on every request so an
+    edited file shows at once."""
+    versions = static_versions()
+    key = (versions.version, request.script_root)
+    built = current_app.extensions.get("hep.worker_script")
+    if built and built[0] == key and not current_app.debug:
+        return built[1]
+    folder = Path(current_app.static_folder or "")
+    parts = [worker_prelude()]
+    for name in WORKER_PARTS:
+        source = (folder / name).read_text(encoding="utf-8")
+        parts.append(f"\n/* --- static/{name} --- */\n{source}")
+    script = "".join(parts)
+    current_app.extensions["hep.worker_script"] = (key, script)
+    return script
 
 
 @bp.record_once

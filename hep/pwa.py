@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, url_for
+from flask import Blueprint, current_app, request, url_for
 from flask_babel import gettext as _
 
 from hep.offline import worker_script
@@ -66,4 +66,6 @@ def service_worker():
     response = current_app.response_class(worker_script(), mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     response.headers["Cache-Control"] = "no-cache"
-    return response
+    # The browser checks /sw.js on navigations; an unchanged worker answers 304, no body.
+    response.add_etag()
+    return response.make_conditional(request)

@@ -120,5 +120,5 @@ self.addEventListener("notificationclick", function (event) {
 });
 
 /* --- Offline pages and the log outbox ----------------------------------------------------- */
-// HEP (the deploy's version, app shell and script URLs) is set by the first line of /sw.js.
-importScripts(HEP.scripts.offline);
+// The server appends static/js/outbox.js and static/js/sw-offline.js here (hep/offline.py,
+// worker_script): one file, so a navigation's update check fetches one script, not three.

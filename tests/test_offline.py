@@ -9,7 +9,14 @@ import re
 import shutil
 from pathlib import Path
 
-from hep.offline import APP_SHELL, BACKGROUND_HEADER, IMMUTABLE, static_versions, worker_prelude
+from hep.offline import (
+    APP_SHELL,
+    BACKGROUND_HEADER,
+    IMMUTABLE,
+    WORKER_PARTS,
+    static_versions,
+    worker_prelude,
+)
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 
@@ -99,7 +106,6 @@ def test_the_worker_knows_this_deploys_version_and_app_shell(app):
     assert f'"version":"{version}"' in prelude
     assert '"/offline"' in prelude
     assert re.search(r'"/static/vendor/htmx-2\.0\.11\.min\.js\?v=[0-9a-f]{12}"', prelude)
-    assert re.search(r'"offline":"/static/js/sw-offline\.js\?v=[0-9a-f]{12}"', prelude)
     assert "make_icons.py" not in prelude and "/static/sw.js" not in prelude
     assert "dashboard.js" not in prelude  # therapists' files are kept when first used
     for name in APP_SHELL:
@@ -130,7 +136,22 @@ def test_sw_js_is_this_deploys_worker(client, app):
     script = response.get_data(as_text=True)
     with app.test_request_context():
         assert script.startswith(worker_prelude())
-    assert "importScripts(HEP.scripts.offline);" in script
+    # One script: the offline half is in it, not fetched with importScripts (a navigation's
+    # update check would revalidate each imported file).
+    assert "importScripts" not in script
+    for name in WORKER_PARTS:
+        assert (STATIC / name).read_text(encoding="utf-8") in script
     # A new version waits for the patient's "Update now" (SKIP_WAITING), never skips by itself.
-    assert "skipWaiting" not in script
+    assert [line.strip() for line in script.splitlines() if "skipWaiting" in line] == [
+        'if (type === "SKIP_WAITING") self.skipWaiting();'
+    ]
     assert 'addEventListener("push"' in script
+
+
+def test_an_unchanged_worker_answers_304(client):
+    first = client.get("/sw.js")
+    etag = first.headers["ETag"]
+    again = client.get("/sw.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.get_data() == b""
+    assert client.get("/sw.js", headers={"If-None-Match": '"older"'}).status_code == 200

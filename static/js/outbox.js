@@ -1,7 +1,7 @@
 /* The offline outbox: a session logged on this phone waits in IndexedDB until the server has it.
  *
  * One file for two places. The storage and the replay (first half) run in the page and in the
- * service worker, which loads this file with importScripts to replay on Background Sync. The
+ * service worker (the server appends this file to /sw.js) to replay on Background Sync. The
  * page half wires the guided session's form, the "waiting to be sent" line, the sign-out
  * check, the "update available" bar and the install hint. Without this file (or without
  * IndexedDB) the session form posts as a plain HTML form.

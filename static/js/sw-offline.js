@@ -1,7 +1,8 @@
-/* Offline pages and the outbox replay, for the service worker (/sw.js loads this file with
- * importScripts). The server starts /sw.js with `var HEP = {version, shell, offlinePage,
- * scripts}` (hep/offline.py): `version` is a hash of every static file, so a deploy changes
- * /sw.js and phones install the new worker, which waits until the patient taps "Update".
+/* Offline pages and the outbox replay, for the service worker. The server serves /sw.js as
+ * `var HEP = {version, shell, offlinePage, push}`, then static/sw.js, static/js/outbox.js and
+ * this file (hep/offline.py, worker_script): `version` is a hash of every static file, so a
+ * deploy changes /sw.js and phones install the new worker, which waits until the patient taps
+ * "Update".
  *
  * What is kept, and for whom:
  * - hep-static-<version>: the app shell (htmx, CSS, JS, icons, /offline), precached on install;
@@ -16,8 +17,6 @@
  */
 /* global HEP, hepOutbox */
 "use strict";
-
-importScripts(HEP.scripts.outbox);
 
 var STATIC_CACHE = "hep-static-" + HEP.version;
 var PAGES_CACHE = "hep-pages";
