@@ -57,6 +57,8 @@ def _store(
     found: Sequence,
     details: dict[str, str],
 ) -> list[Alert]:
+    if not found:
+        return []
     open_trends = set(
         db.exec(
             select(Alert.kind).where(

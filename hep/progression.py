@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from hep.models import (
     Exercise,
@@ -59,6 +59,18 @@ def rule_input(item: ProgramItem, exercise: Exercise) -> ItemDosage:
     )
 
 
+def dosage_changed_at(db: Session, item_ids: list[int]) -> dict[int, datetime]:
+    """When each item's dosage last changed (items never changed are left out), in one query."""
+    if not item_ids:
+        return {}
+    rows = db.exec(
+        select(ProgramItemVersion.item_id, func.max(ProgramItemVersion.changed_at))
+        .where(col(ProgramItemVersion.item_id).in_(item_ids))
+        .group_by(ProgramItemVersion.item_id)
+    ).all()
+    return {item_id: changed_at for item_id, changed_at in rows}
+
+
 def recent_results(db: Session, item: ProgramItem, limit: int = 2) -> list[SessionResult]:
     """The item's last sessions since its dosage last changed, oldest first.
 
@@ -67,12 +79,13 @@ def recent_results(db: Session, item: ProgramItem, limit: int = 2) -> list[Sessi
     Logs from before a dosage change were done at another dosage, so they say nothing about
     this one (and would re-fire a regress that was already applied).
     """
-    changed_at = db.exec(
-        select(ProgramItemVersion.changed_at)
-        .where(ProgramItemVersion.item_id == item.id)
-        .order_by(col(ProgramItemVersion.changed_at).desc())
-        .limit(1)
-    ).first()
+    return results_since(db, item, dosage_changed_at(db, [item.id]).get(item.id), limit)
+
+
+def results_since(
+    db: Session, item: ProgramItem, changed_at: datetime | None, limit: int = 2
+) -> list[SessionResult]:
+    """recent_results, for a caller that knows when the dosage last changed (None: never)."""
     done_here = (ExerciseLog.id.is_not(None)) & col(ExerciseLog.skipped_reason).is_(None)
     statement = (
         select(SessionLog, ExerciseLog, MorningCheckin)
@@ -123,26 +136,57 @@ def _to_dosage(item: ProgramItem, proposed: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
+@dataclass(frozen=True)
+class ProgramFacts:
+    """What deciding for a program's items needs beyond each item's own logs, gathered once
+    for all of them (a handful of queries whatever the number of items)."""
+
+    red_flag: bool  # the program's latest session had a red flag
+    changed_at: dict[int, datetime]  # item id -> when its dosage last changed
+    pending: dict[int, list[ProgressionSuggestion]]  # item id -> its pending suggestions
+
+    @classmethod
+    def gather(cls, db: Session, program: Program, item_ids: list[int]) -> ProgramFacts:
+        pending: dict[int, list[ProgressionSuggestion]] = {item_id: [] for item_id in item_ids}
+        if item_ids:
+            for row in db.exec(
+                select(ProgressionSuggestion).where(
+                    col(ProgressionSuggestion.program_item_id).in_(item_ids),
+                    ProgressionSuggestion.status == "pending",
+                )
+            ).all():
+                pending[row.program_item_id].append(row)
+        return cls(
+            red_flag=_latest_session_had_red_flag(db, program),
+            changed_at=dosage_changed_at(db, item_ids),
+            pending=pending,
+        )
+
+
 def evaluate_item(
-    db: Session, now: datetime, program: Program, item: ProgramItem, exercise: Exercise
+    db: Session,
+    now: datetime,
+    program: Program,
+    item: ProgramItem,
+    exercise: Exercise,
+    facts: ProgramFacts | None = None,
 ) -> ProgressionSuggestion | None:
     """Decide for one item; store a new suggestion when it advances or regresses.
 
     A pending suggestion that no longer matches the latest logs is superseded; one that still
     matches is kept (no duplicate). With auto-apply on, the suggestion is applied at once.
+    `facts` are gathered for this item alone unless the caller has them for the program.
     """
-    if _latest_session_had_red_flag(db, program):
+    if facts is None:
+        facts = ProgramFacts.gather(db, program, [item.id])
+    if facts.red_flag:
         # A red flag stops the session and goes to the therapist (SPEC §2): no automatic
         # suggestion until a newer session comes in without one.
         suggestion = Suggestion("hold", "red-flag", "", None)
     else:
-        suggestion = decide(rule_input(item, exercise), recent_results(db, item))
-    pending = db.exec(
-        select(ProgressionSuggestion).where(
-            ProgressionSuggestion.program_item_id == item.id,
-            ProgressionSuggestion.status == "pending",
-        )
-    ).all()
+        results = results_since(db, item, facts.changed_at.get(item.id))
+        suggestion = decide(rule_input(item, exercise), results)
+    pending = facts.pending.get(item.id, [])
     proposed = _proposal(item, suggestion)
     for old in pending:
         if old.decision == suggestion.decision and old.to_dosage == proposed:
@@ -240,9 +284,13 @@ def evaluate_patient(db: Session, now: datetime, patient_id: int) -> list[Progre
             col(ProgramItem.removed_at).is_(None),
         )
     ).all()
+    facts: dict[int, ProgramFacts] = {}
+    for program in {program.id: program for program, _, _ in rows}.values():
+        item_ids = [item.id for owner, item, _ in rows if owner.id == program.id]
+        facts[program.id] = ProgramFacts.gather(db, program, item_ids)
     found = []
     for program, item, exercise in rows:
-        suggestion = evaluate_item(db, now, program, item, exercise)
+        suggestion = evaluate_item(db, now, program, item, exercise, facts[program.id])
         if suggestion is not None:
             found.append(suggestion)
     return found

@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import make_url, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel
 from werkzeug.serving import make_server
@@ -29,6 +30,22 @@ from hep.timeutil import utcnow
 
 PASSWORD = "correct horse battery"
 TEST_DATABASE_URL = os.environ.get("HEP_TEST_DATABASE_URL")
+
+
+@contextmanager
+def count_queries(app: Flask) -> Iterator[list[str]]:
+    """Every SQL statement the app runs inside the block."""
+    statements: list[str] = []
+
+    def before_cursor_execute(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = app.extensions["hep.engine"]
+    event.listen(engine, "before_cursor_execute", before_cursor_execute)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before_cursor_execute)
 
 
 def pytest_report_header() -> str:

@@ -12,14 +12,11 @@ import io
 import random
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import func, select
 
 from hep.accounts import service as accounts
@@ -45,7 +42,7 @@ from hep.programs.schemas import ProgramIn
 from hep.rollup import refresh_patient, refresh_stale
 from hep.rules import adherence
 from hep.rules.safety import SessionSignals, alerts_for
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, count_queries
 from tests.rules.test_rule_cases import CASES, rounded, to_schedule
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -228,22 +225,6 @@ def signed_in(client, clinic):
     response = client.post("/login", data={"login": clinic.therapist.login, "password": PASSWORD})
     assert response.status_code == 302
     return client
-
-
-@contextmanager
-def count_queries(app) -> Iterator[list[str]]:
-    """Every SQL statement the app runs inside the block."""
-    statements: list[str] = []
-
-    def before_cursor_execute(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    engine = app.extensions["hep.engine"]
-    event.listen(engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before_cursor_execute)
 
 
 def caseload_names(html: str) -> list[str]:

@@ -27,6 +27,7 @@ from hep.models import (
 from hep.patient.schemas import CheckinSubmission, SessionSubmission
 from hep.patient.service import record_checkin, record_session
 from hep.programs.service import change_item_dosage, default_dosage
+from tests.conftest import count_queries
 
 START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)  # a Monday
 
@@ -212,6 +213,44 @@ def test_the_same_evaluation_twice_keeps_one_suggestion(clinic, db):
     progression.evaluate_all(db, START + timedelta(days=4))
     db.commit()
     assert len(pending(db, item)) == 1
+
+
+def test_each_further_item_costs_one_query(clinic, db, app):
+    """What every item needs (red flags, dosage changes, pending suggestions) is gathered once
+    per program; each item adds only the look-up of its own recent logs."""
+    program, item = give_program(db, clinic, reps_exercise(db), sets=3, reps=10)
+    log(db, clinic, program, item, 1, [12, 12, 12])
+    log(db, clinic, program, item, 2, [12, 12, 12])
+    now = START + timedelta(days=3)
+
+    def statements() -> int:
+        progression.evaluate_patient(db, now, clinic.patient.id)  # suggestions made; kept after
+        db.commit()
+        with count_queries(app) as seen:
+            progression.evaluate_patient(db, now, clinic.patient.id)
+        db.commit()
+        return len(seen)
+
+    one_item = statements()
+    others = db.exec(
+        select(Exercise)
+        .where(Exercise.dosage_kind == "reps", col(Exercise.clinic_id).is_(None))
+        .where(Exercise.id != item.exercise_id)
+        .order_by(Exercise.slug)
+        .limit(3)
+    ).all()
+    for position, exercise in enumerate(others, start=1):
+        extra = ProgramItem(
+            program_id=program.id,
+            exercise_id=exercise.id,
+            position=position,
+            **default_dosage(exercise),
+        )
+        db.add(extra)
+        db.flush()
+        change_item_dosage(db, now, extra, {}, clinic.therapist, "added", before=None)
+    db.commit()
+    assert statements() == one_item + 3
 
 
 @pytest.mark.parametrize(
