@@ -257,6 +257,60 @@
     }).catch(function () { /* storage unavailable: nothing to show */ });
   }
 
+  // --- Today, counting what is saved on this phone ----------------------------------------------
+  // A session saved here today is not in the server's numbers on the page yet: without this,
+  // Today would still say "Start" right after it (and after one stopped by a red flag).
+
+  function localDay(iso) {
+    var when = new Date(iso);
+    if (isNaN(when.getTime())) return "";
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    return when.getFullYear() + "-" + two(when.getMonth() + 1) + "-" + two(when.getDate());
+  }
+
+  // What the server will make of a session (hep/patient/schemas.py): why it stopped, if it did,
+  // and whether it counts (an exercise done in it).
+  function stopReason(body) {
+    if (body.red_flags && body.red_flags.length) return "red_flag";
+    if (body.warmup_soreness === "continues") return "soreness";
+    return null;
+  }
+
+  function counted(body) {
+    return (body.exercises || []).some(function (e) {
+      return !e.skipped_reason && (e.sets_done || []).some(function (n) { return n > 0; });
+    });
+  }
+
+  function showQueuedOnToday() {
+    var card = document.querySelector("[data-today-due]");
+    if (!card || !hasStorage) return Promise.resolve();
+    var day = card.getAttribute("data-date");
+    var program = parseInt(card.getAttribute("data-program"), 10);
+    if (localDay(Date.now()) !== day) return Promise.resolve(); // a page kept from another day
+    return entries().then(function (list) {
+      var today = list.filter(function (e) {
+        return e.user_id === userId && e.state === "waiting" && e.body.program_id === program &&
+          localDay(e.body.performed_at) === day;
+      });
+      var reasons = today.map(function (e) { return stopReason(e.body); });
+      var stopped = reasons.indexOf("red_flag") >= 0 ? "red_flag" :
+        reasons.indexOf("soreness") >= 0 ? "soreness" : null;
+      var done = parseInt(card.getAttribute("data-done"), 10) +
+        today.filter(function (e) { return counted(e.body); }).length;
+      var shown = stopped || (done >= parseInt(card.getAttribute("data-due"), 10) ? "done" : null);
+      if (!shown) return;
+      card.hidden = true;
+      document.querySelectorAll("[data-today-queued]").forEach(function (part) {
+        part.hidden = part.getAttribute("data-today-queued") !== shown;
+      });
+      var start = document.querySelector("[data-today-start]");
+      if (start) start.hidden = true;
+      var extra = document.querySelector("[data-today-extra]");
+      if (extra) extra.hidden = shown !== "done";
+    }).catch(function () { /* storage unavailable: the server's numbers stay */ });
+  }
+
   function sentCount(result) {
     var n = 0;
     Object.keys(result.outcomes).forEach(function (uuid) {
@@ -697,6 +751,7 @@
     if (form && hasStorage && window.Promise) setUpSessionForm(form);
     if (!ui) return;
     keepForOffline();
+    showQueuedOnToday();
     refreshStatus().then(replayNow);
     window.addEventListener("online", function () { retries = 0; replayNow(); });
     window.addEventListener("offline", function () { refreshStatus(); });

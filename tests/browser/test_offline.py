@@ -113,9 +113,9 @@ def wait_until_kept(page: Page, paths: list[str]) -> None:
     )
 
 
-def do_a_session(page: Page, exercises: int = 2) -> None:
+def do_a_session(page: Page, exercises: int = 2, start: str = "Start") -> None:
     """From Today: the whole guided session, ending with "Finish and save"."""
-    page.get_by_role("link", name="Start").click()
+    page.get_by_role("link", name=start).click()
     choose(page, "How do your muscles and joints feel now?", "Not sore")
     next_step(page)
     for _ in range(exercises):
@@ -318,6 +318,11 @@ def test_a_session_done_offline_is_queued_then_sent_once(
     expect(status_line(page)).to_contain_text(
         "1 session is saved on this phone. It will be sent, and counted, when you are back online."
     )
+    # Today counts the saved session: done, no "Start" to do it again.
+    expect(page.get_by_text("Done for today")).to_be_visible()
+    expect(page.get_by_text("Your session is saved on this phone")).to_be_visible()
+    expect(page.get_by_role("link", name="Start")).to_be_hidden()
+    expect(page.get_by_role("link", name="Do an extra session")).to_be_visible()
     assert_accessible(page)
     screenshot(page, "offline-today-waiting-phone")
 
@@ -413,9 +418,9 @@ def test_two_sessions_from_the_kept_page_are_two_sessions(live_server, android, 
     page, base = android.new_page(), live_server.live_url
     visit_online(page, base, clinic.patient.login)
     android.set_offline(True)
-    for _ in range(2):
+    for start in ("Start", "Do an extra session"):  # the first one is today's, saved here
         page.goto(f"{base}/today")
-        do_a_session(page)
+        do_a_session(page, start=start)
         expect(page.get_by_role("heading", name="Saved on this phone")).to_be_visible()
     page.goto(f"{base}/today")
     expect(status_line(page)).to_contain_text("2 sessions are saved on this phone")
@@ -453,6 +458,17 @@ def test_a_red_flag_offline_still_says_what_to_do_now(live_server, android, pati
     screenshot(page, "offline-red-flag-saved-phone")
     body = page.evaluate("hepOutbox.entries()")[0]["body"]
     assert body["red_flags"] == ["chest_pain"]
+    # Today, from the phone, says to stop too: no "Start", no "Done for today".
+    today = android.new_page()
+    today.goto(f"{base}/today")
+    expect(
+        today.get_by_text("Do not exercise until you have spoken to your therapist.")
+    ).to_be_visible()
+    expect(today.get_by_role("link", name="Start")).to_be_hidden()
+    expect(today.get_by_text("Done for today")).to_be_hidden()
+    expect(today.get_by_role("link", name="Do an extra session")).to_be_hidden()
+    assert_accessible(today)
+    today.close()
 
     android.set_offline(False)  # sent: the screen becomes the server's result
     expect(page.get_by_text("We have told your therapist.")).to_be_visible(timeout=15_000)
