@@ -5,7 +5,9 @@ FLASK  := $(VENV)/bin/flask --app hep
 STAMP  := $(VENV)/.installed-stamp
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-sqlite test-postgres chromium lint bench clean
+MO     := hep/translations/es/LC_MESSAGES/messages.mo
+
+.PHONY: install run test test-sqlite test-postgres chromium lint bench clean translations
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -13,7 +15,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(MO)
+
+# The compiled Spanish catalogue is built here, never committed (.gitignore: *.mo).
+$(MO): hep/translations/es/LC_MESSAGES/messages.po $(STAMP)
+	$(VENV)/bin/pybabel compile -d hep/translations
+
+# For developers after changing text: re-extract every _() / ngettext / _l and update the .po.
+translations: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 \
+	  -o hep/translations/messages.pot .
+	$(VENV)/bin/pybabel update --no-fuzzy-matching -i hep/translations/messages.pot \
+	  -d hep/translations
 
 run: install
 	$(FLASK) db upgrade

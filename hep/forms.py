@@ -58,7 +58,9 @@ def friendly_message(error: dict[str, Any], label: str) -> str:
     if kind in ("literal_error", "enum"):
         return _("Choose %(label)s from the list", label=label.lower())
     if kind == "value_error":
-        return str(ctx.get("error", error["msg"]))
+        # Validators raise plain English; hep/translations/dynamic.py lists them for pybabel.
+        message = str(ctx.get("error", error["msg"]))
+        return _(message) if message else message
     return _("Check %(label)s", label=label.lower())
 
 
@@ -71,7 +73,7 @@ def validate(model: type[T], payload: dict[str, Any]) -> tuple[T | None, dict[st
             name = str(error["loc"][0]) if error["loc"] else "__all__"
             info = model.model_fields.get(name)
             label = info.title if info and info.title else name.replace("_", " ").capitalize()
-            errors.setdefault(name, friendly_message(error, label))
+            errors.setdefault(name, friendly_message(error, _(label)))
         return None, errors
 
 

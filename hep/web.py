@@ -13,6 +13,7 @@ from flask import (
     render_template,
     request,
 )
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 
 CSP = (
@@ -68,5 +69,9 @@ def _security_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.jinja_env.globals["is_htmx"] = is_htmx
+    app.jinja_env.globals["get_locale"] = get_locale  # <html lang> in templates/base.html
+    # Text stored in English (notification titles) shown in the reader's language. Unlike the
+    # templates' _(), which always %-formats, a stored "%" cannot break the page.
+    app.jinja_env.filters["translated"] = gettext
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -7,6 +7,7 @@ from functools import cache
 from typing import Annotated
 from zoneinfo import available_timezones
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
 
@@ -64,6 +65,25 @@ def _conditions(values: list[str]) -> list[str]:
     return sorted(set(values))
 
 
+# Each language by its own name, so anyone can find theirs (SPEC §3 L).
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+
+def languages() -> tuple[str, ...]:
+    """The app's languages (config LANGUAGES)."""
+    return tuple(current_app.config["LANGUAGES"]) if has_app_context() else ("en",)
+
+
+def language_options() -> tuple[tuple[str, str], ...]:
+    return tuple((code, LANGUAGE_NAMES.get(code, code)) for code in languages())
+
+
+def _language(value: str) -> str:
+    if value not in languages():
+        raise ValueError("Choose a language from the list")
+    return value
+
+
 Email = Annotated[str, Field(max_length=254, title="Email address"), AfterValidator(_email)]
 OptionalEmail = Annotated[
     str | None, Field(default=None, max_length=254, title="Email address"), AfterValidator(_email)
@@ -71,6 +91,7 @@ OptionalEmail = Annotated[
 Password = Annotated[str, Field(min_length=8, max_length=128, title="Password")]
 TimeZone = Annotated[str, Field(title="Time zone"), AfterValidator(_time_zone)]
 PersonName = Annotated[str, Field(min_length=1, max_length=120, title="Full name")]
+Language = Annotated[str, Field(title="Language"), AfterValidator(_language)]
 
 
 class PasswordPair(BaseModel):
@@ -106,6 +127,13 @@ class NewPatient(BaseModel):
     baseline_pain: Annotated[int | None, Field(default=None, ge=0, le=10, title="Usual pain")] = (
         None
     )
+    locale: Language = "en"
+
+
+class ChooseLanguage(BaseModel):
+    """The language someone reads HEP in (User.locale)."""
+
+    locale: Language
 
 
 class NewTherapist(BaseModel):

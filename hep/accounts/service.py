@@ -282,6 +282,7 @@ def add_patient(
         login=form.email or _patient_handle(db, form.name),
         email=form.email,
         timezone=form.timezone,
+        locale=form.locale,
         created_at=now,
     )
     db.add(patient)
@@ -298,6 +299,12 @@ def add_patient(
     db.add(PatientRollup(patient_id=patient.id, clinic_id=patient.clinic_id, updated_at=now))
     token = issue_invite(db, now, patient, created_by=therapist, ttl=ttl)
     return patient, token
+
+
+def set_locale(db: Session, user: User, locale: str) -> None:
+    """Show HEP to this person in `locale` (already checked against config LANGUAGES)."""
+    user.locale = locale
+    db.add(user)
 
 
 def invite_therapist(

@@ -8,14 +8,22 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlmodel import select
 
 from hep import audit, totp
-from hep.access import SignedInUser, admin_required, clinic_row_or_404, therapist_required
+from hep.access import (
+    SignedInUser,
+    admin_required,
+    clinic_row_or_404,
+    role_required,
+    therapist_required,
+)
 from hep.accounts import service
 from hep.accounts.schemas import (
+    ChooseLanguage,
     ClinicTwoStep,
     NewTherapist,
     PasswordPair,
@@ -23,6 +31,7 @@ from hep.accounts.schemas import (
     SignUp,
     TurnOffTwoStep,
     TwoStepCode,
+    language_options,
     time_zone_options,
 )
 from hep.db import get_session
@@ -35,6 +44,7 @@ from hep.web import render
 
 bp = Blueprint("accounts", __name__)
 bp.add_app_template_global(time_zone_options)
+bp.add_app_template_global(language_options)
 
 # How long the code page waits after a right password (SPEC §3 A: MFA for therapists).
 TWO_STEP_PENDING = timedelta(minutes=5)
@@ -234,6 +244,11 @@ def accept_invite(token: str):
             "accounts/invite_invalid.html", problem=problem, status=410 if invite else 404
         )
     user = db.get(User, invite.user_id)
+    with force_locale(user.locale):  # the language the therapist chose for them
+        return _invite_page(db, now, invite, user)
+
+
+def _invite_page(db, now, invite, user: User):
     clinic = db.get(Clinic, invite.clinic_id)
     form = parse_form(PasswordPair, request.form) if request.method == "POST" else None
     if form is not None and form.ok:
@@ -255,6 +270,7 @@ def accept_invite(token: str):
 _SET_UP_FIRST_ALLOWS = {
     "static",
     "accounts.account",
+    "accounts.language",
     "accounts.two_step_start",
     "accounts.two_step_setup",
     "accounts.logout",
@@ -274,7 +290,11 @@ def _send_to_two_step_set_up():
     return redirect(url_for("accounts.account"))
 
 
-def _account_page(off_form: FormResult | None = None, status: int = 200):
+def _account_page(
+    off_form: FormResult | None = None,
+    language_form: FormResult | None = None,
+    status: int = 200,
+):
     db = get_session()
     user = current_user.row
     clinic = db.get(Clinic, user.clinic_id)
@@ -283,6 +303,7 @@ def _account_page(off_form: FormResult | None = None, status: int = 200):
         two_step_on=service.needs_second_step(user),
         clinic_requires=clinic is not None and clinic.require_two_step,
         form=off_form,
+        language_form=language_form or FormResult(values={"locale": user.locale}),
         status=status,
     )
 
@@ -291,6 +312,25 @@ def _account_page(off_form: FormResult | None = None, status: int = 200):
 @therapist_required
 def account():
     return _account_page()
+
+
+@bp.route("/account/language", methods=["GET", "POST"])
+@role_required(None)
+def language():
+    """Language / Idioma: on a therapist's account page; a patient's account page is this."""
+    if request.method == "GET":
+        return _account_page()
+    form = parse_form(ChooseLanguage, request.form)
+    if not form.ok:
+        return _account_page(language_form=form, status=422)
+    db = get_session()
+    service.set_locale(db, db.get(User, current_user.id), form.data.locale)
+    db.commit()
+    with force_locale(form.data.locale):  # say it in the language just chosen
+        flash(_("Your language is saved."))
+    return redirect(
+        url_for("accounts.account" if current_user.is_therapist else "accounts.language")
+    )
 
 
 @bp.post("/account/two-step/start")
