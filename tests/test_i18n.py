@@ -350,3 +350,32 @@ def test_a_stored_message_with_a_percent_sign_is_shown_as_it_is(app, db, people)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "You did 100% of your sessions" in page and "50%(n)s of %s" in page
+
+
+def test_notifications_are_stored_in_the_recipients_language(app, db, people):
+    """Whoever's request raises it (here an English-speaking therapist's), a notification is
+    written in the language of the person it is for, so the push on the lock screen is too."""
+    clinic = people.clinic_with_patient()
+    _spanish(db, clinic.patient)
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        for user, key in ((clinic.patient, "a"), (clinic.therapist, "b")):
+            notify(
+                db,
+                utcnow(),
+                user.id,
+                "pain_alert",
+                dedupe_key=key,
+                title="A patient needs attention",
+                body="Open HEP to see the alert.",
+            )
+        db.commit()
+    (spanish,) = rows(db, clinic.patient)
+    assert (spanish.title, spanish.body) == (
+        "Un paciente necesita atención",
+        "Abra HEP para ver la alerta.",
+    )
+    (english,) = rows(db, clinic.therapist)
+    assert (english.title, english.body) == (
+        "A patient needs attention",
+        "Open HEP to see the alert.",
+    )

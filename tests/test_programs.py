@@ -894,6 +894,20 @@ def test_handout_has_steps_dosage_and_a_qr_code_to_today(app, client, db, signed
     assert "@media print" in css and ".handout-exercise" in css
 
 
+def test_the_handout_is_printed_in_the_patients_language(app, client, db, signed_in):
+    program = _program_from_template(app, db, signed_in)
+    patient = signed_in.patient
+    patient.locale = "es"
+    db.add(patient)
+    db.commit()
+    page = client.get(f"/programs/{program.id}/handout")
+    assert page.status_code == 200
+    assert '<html lang="es">' in page.text
+    assert "Abra sus ejercicios en su teléfono" in page.text
+    # The therapist's own pages stay in English.
+    assert '<html lang="en">' in client.get(f"/programs/{program.id}").text
+
+
 def test_patient_page_links_new_program_and_lists_programs(app, client, db, signed_in):
     program = _program_from_template(app, db, signed_in)
     page = client.get(f"/patients/{signed_in.patient.id}")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask_babel import force_locale, gettext
 from sqlalchemy import func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -107,8 +108,11 @@ def notify(
     """Queue a notification once per dedupe key; None if it already exists.
 
     Title and body go to the lock screen through Web Push, so they never hold health data:
-    "Time for your exercises", not the diagnosis.
+    "Time for your exercises", not the diagnosis. Pass them in English (listed in
+    hep/translations/dynamic.py): they are stored in the recipient's language, whoever's
+    request or job this is.
     """
+    title, body = in_language_of(db, user_id, title, body)
     draft = Draft(user_id, kind, dedupe_key, title, body, url, scheduled_for)
     notification = Notification(**_row_values(now, draft))
     if db.exec(select(Notification.id).where(Notification.dedupe_key == dedupe_key)).first():
@@ -123,6 +127,13 @@ def notify(
     if kind in URGENT_KINDS:
         db.info[DELIVER_SOON] = True
     return notification
+
+
+def in_language_of(db: Session, user_id: int, *texts: str) -> tuple[str, ...]:
+    """English texts in the person's language (unchanged where the catalogue has none)."""
+    person = db.get(User, user_id)
+    with force_locale(person.locale if person else "en"):
+        return tuple(gettext(text) if text else text for text in texts)
 
 
 def chunks(items: Sequence, size: int = 500) -> Iterable[Sequence]:

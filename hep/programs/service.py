@@ -653,7 +653,7 @@ def update_program(
             patient.id,
             "program_updated",
             dedupe_key=f"program-updated:{program.id}:{now.isoformat()}",
-            # Stored in English and shown in the patient's language by the inbox; no health data.
+            # No health data; notify() stores it in the patient's language.
             title="Your exercises were updated",
             url="/today",
         )

@@ -16,6 +16,7 @@ from typing import Any
 from uuid import uuid4
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import Session, select
@@ -539,16 +540,18 @@ def handout(program_id: int):
     today_url = url_for("patient.today", _external=True)
     audit.record(db, utcnow(), "program.handout", patient.id, f"program:{program.id}")
     db.commit()
-    return render(
-        "programs/handout.html",
-        program=program,
-        patient=patient,
-        items=_with_dosage_words(service.live_items(db, program)),
-        goals=service.goals_of(db, program),
-        qr=qr_svg(today_url, _("Open your exercises on your phone")),
-        today_url=today_url,
-        pain_max=ACCEPTABLE_MAX,
-    )
+    # The handout is the patient's: printed in their language, not the therapist's.
+    with force_locale(patient.locale):
+        return render(
+            "programs/handout.html",
+            program=program,
+            patient=patient,
+            items=_with_dosage_words(service.live_items(db, program)),
+            goals=service.goals_of(db, program),
+            qr=qr_svg(today_url, _("Open your exercises on your phone")),
+            today_url=today_url,
+            pain_max=ACCEPTABLE_MAX,
+        )
 
 
 def _program_and_patient(db: Session, program_id: int) -> tuple[Program, User]:

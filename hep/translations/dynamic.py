@@ -131,9 +131,11 @@ MESSAGES = (
     N_("Page"),
     N_("What you did"),
     N_("Note"),
-    # Notification titles stored in English (hep/progression.py, hep/alerts.py), shown translated
+    # Notification texts passed to notify() in English (hep/programs/service.py,
+    # hep/progression.py, hep/alerts.py), stored in the recipient's language
     N_("Your exercises were updated"),
     N_("A patient needs you now"),
     N_("A patient needs attention"),
+    N_("Open HEP to see the alert."),
     N_("A progression suggestion is ready"),
 )
