@@ -137,6 +137,9 @@ class Exercise(SQLModel, table=True):
     progression_slug: str | None = Field(default=None, max_length=80)
     regression_slug: str | None = Field(default=None, max_length=80)
     search_text: str = Field(default="", max_length=4000)
+    # Shipped exercises only: {"es": {"name", "summary", "steps", "cues", "mistakes",
+    # "precautions"}} from hep/content/library/es/; {} for clinic exercises (English only).
+    translations: dict[str, Any] = json_dict()
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

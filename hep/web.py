@@ -16,6 +16,8 @@ from flask import (
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 
+from hep.content.text import exercise_words
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
@@ -70,6 +72,8 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.jinja_env.globals["is_htmx"] = is_htmx
     app.jinja_env.globals["get_locale"] = get_locale  # <html lang> in templates/base.html
+    # {% set words = exercise_words(exercise) %}: an exercise's text in the reader's language.
+    app.jinja_env.globals["exercise_words"] = exercise_words
     # Text stored in English (notification titles) shown in the reader's language. Unlike the
     # templates' _(), which always %-formats, a stored "%" cannot break the page.
     app.jinja_env.filters["translated"] = gettext

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -103,10 +103,15 @@ _NUMBERED = re.compile(r"^\s*(?:step\s*)?\d+\s*[.):-]?", re.IGNORECASE)
 _SENTENCE_BREAK = re.compile(r"[.!?]\s+\S")
 
 
+# A Spanish question or exclamation opens with "¿" or "¡"; the capital letter comes after it.
+_OPENING_MARKS = "¿¡"
+
+
 def _sentence(text: str) -> str:
     if text != text.strip():
         raise ValueError("remove the spaces at the start or end")
-    if not text[:1].isupper():
+    first = text[1:2] if text[:1] in _OPENING_MARKS else text[:1]
+    if not first.isupper():
         raise ValueError("start with a capital letter")
     if text[-1] not in ".!?":
         raise ValueError("end with '.', '!' or '?'")
@@ -274,6 +279,52 @@ class Exercise(_Strict):
         if self.progression is not None and self.progression == self.regression:
             problems.append("progression and regression must be different exercises")
         return problems
+
+
+# The patient-facing words of an exercise: what a translation replaces, field by field.
+TEXT_FIELDS = ("name", "summary", "steps", "cues", "mistakes", "precautions")
+TEXT_LISTS = ("steps", "cues", "mistakes", "precautions")
+
+
+class ExerciseText(_Strict):
+    """An exercise's words in another language, for the exercise with the same slug.
+
+    Same sentence rules as the English text; each list must hold as many items as the English
+    one (checked by `mismatches`, which needs the English exercise).
+    """
+
+    slug: Slug
+    name: Name
+    summary: Summary
+    steps: Annotated[list[Step], Field(min_length=3, max_length=8)]
+    cues: Annotated[list[Sentence], Field(min_length=1, max_length=4)]
+    mistakes: Annotated[list[Sentence], Field(min_length=1, max_length=4)]
+    precautions: Annotated[list[Sentence], Field(min_length=1, max_length=4)]
+
+    @model_validator(mode="after")
+    def _nothing_twice(self) -> ExerciseText:
+        problems = []
+        for name in TEXT_LISTS:
+            try:
+                _no_repeats(getattr(self, name), name)
+            except ValueError as error:
+                problems.append(str(error))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def mismatches(self, english: Exercise) -> dict[str, str]:
+        """Field -> problem, for each list whose length differs from the English exercise's."""
+        problems = {}
+        for name in TEXT_LISTS:
+            mine, theirs = len(getattr(self, name)), len(getattr(english, name))
+            if mine != theirs:
+                problems[name] = f"has {mine} item(s); the English exercise has {theirs}"
+        return problems
+
+    def words(self) -> dict[str, Any]:
+        """The text as stored in Exercise.translations[language] (no slug)."""
+        return self.model_dump(include=set(TEXT_FIELDS))
 
 
 class TemplateItem(_Strict):
@@ -452,10 +503,19 @@ class Catalogue(_Strict):
 
     exercises: list[Exercise]
     templates: list[ProgramTemplate]
+    # language code -> exercise slug -> its words in that language (any exercise may be missing)
+    translations: dict[str, dict[str, ExerciseText]] = {}
 
     @model_validator(mode="after")
     def _whole_catalogue_sound(self) -> Catalogue:
         problems = catalogue_problems(self.exercises, self.templates)
+        slugs = {exercise.slug for exercise in self.exercises}
+        for language, texts in self.translations.items():
+            problems.extend(
+                f"{language}: exercise '{slug}' is not in the library"
+                for slug in texts
+                if slug not in slugs
+            )
         if problems:
             raise ValueError("; ".join(map(str, problems)))
         return self

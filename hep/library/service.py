@@ -111,9 +111,13 @@ def sync_catalogue(db: Session, now: datetime, catalogue: Catalogue) -> dict[str
     }
     changed = 0
     for data in catalogue.exercises:
-        changed += _upsert(
-            db, existing.get(data.slug), Exercise, data.slug, _exercise_fields(data), now
-        )
+        fields = _exercise_fields(data)
+        fields["translations"] = {
+            language: texts[data.slug].words()
+            for language, texts in sorted(catalogue.translations.items())
+            if data.slug in texts
+        }
+        changed += _upsert(db, existing.get(data.slug), Exercise, data.slug, fields, now)
     templates = {
         t.slug: t
         for t in db.exec(select(ProgramTemplate).where(ProgramTemplate.clinic_id.is_(None))).all()

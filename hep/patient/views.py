@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from hep import charts, rollup
 from hep.access import exercise_or_404, patient_required
+from hep.content.text import exercise_words
 from hep.db import get_session
 from hep.models import Clinic, User
 from hep.patient import service
@@ -206,7 +207,7 @@ def history():
         progress_charts.append(
             charts.bar_chart(
                 f"progress-{number}",
-                _("%(name)s: what you did", name=progress.exercise.name),
+                _("%(name)s: what you did", name=exercise_words(progress.exercise).name),
                 _(
                     "Total %(unit)s done in each of your last sessions, with the target line.",
                     unit=unit,

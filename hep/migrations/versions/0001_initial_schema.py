@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 12:27:36.023076
+Create Date: 2026-11-24 17:16:24.755960
 """
 
 from collections.abc import Sequence
@@ -123,6 +123,7 @@ def upgrade() -> None:
         sa.Column("progression_slug", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
         sa.Column("regression_slug", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
         sa.Column("search_text", sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
+        sa.Column("translations", sa.JSON(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
