@@ -535,7 +535,9 @@ def test_media_on_a_library_exercise_stays_with_the_clinic_that_added_it(app, db
         f"/library/exercises/{exercise.id}"
     ).get_data(as_text=True)
     assert other.post(f"/library/media/{media.id}/delete").status_code == 404
-    assert client.post(f"/library/media/{media.id}/delete").status_code == 302
+    assert client.post(f"/library/media/{media.id}/delete").status_code == 422  # not confirmed
+    confirmed = client.post(f"/library/media/{media.id}/delete", data={"confirm": "yes"})
+    assert confirmed.status_code == 302
     assert db.exec(select(ExerciseMedia)).all() == [] and media_files_on_disk(app) == []
 
 

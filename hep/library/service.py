@@ -444,6 +444,13 @@ def add_media(
     return row
 
 
+def media_exercise(db: Session, media: ExerciseMedia) -> Exercise:
+    """The exercise a (clinic-checked) photo or video belongs to."""
+    exercise = db.get(Exercise, media.exercise_id)
+    assert exercise is not None  # a foreign key
+    return exercise
+
+
 def delete_media(db: Session, media: ExerciseMedia) -> str:
     """Remove the row; returns the file name for the caller to delete after the commit."""
     db.delete(media)

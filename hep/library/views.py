@@ -3,11 +3,12 @@ the clinic's own exercises with phone-recorded photos and videos, and program te
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from pydantic import BaseModel
 
 from hep.access import (
     clinic_row_or_404,
@@ -297,16 +298,44 @@ def media(media_id: int):
     return media_files.serve(media.storage_name, media.content_type)
 
 
-@bp.post("/media/<int:media_id>/delete")
+class RemoveMedia(BaseModel):
+    """Removing a photo or video takes a second step: the confirm page's (or the inline
+    confirm's) "Remove" button sends confirm=yes; a bare POST removes nothing."""
+
+    confirm: Literal["yes"]
+
+
+@bp.route("/media/<int:media_id>/delete", methods=["GET", "POST"])
 @therapist_required
 def delete_media(media_id: int):
+    """GET asks "Remove this video?" (a page, or the inline question on the exercise page for
+    htmx); POST with confirm=yes removes the row, then the file."""
     db = get_session()
     media = clinic_row_or_404(db, ExerciseMedia, media_id)
-    exercise_id = media.exercise_id
+    exercise = service.media_exercise(db, media)
+    if request.method == "GET":
+        if is_htmx() and "keep" in request.args:  # "Keep it", in place: the line as it was
+            return render("library/_media_item.html", item=media, focus=True)
+        return render(
+            "library/media_remove.html",
+            partial="library/_media_remove.html",
+            media=media,
+            exercise=exercise,
+            form=None,
+            in_place=is_htmx(),
+        )
+    form = parse_form(RemoveMedia, request.form)
+    if not form.ok:
+        form.errors = {"confirm": _("Choose “Remove” to take it off, or “Keep it”.")}
+        return render(
+            "library/media_remove.html", status=422, media=media, exercise=exercise, form=form
+        )
+    done = _("The video is removed.") if media.kind == "video" else _("The photo is removed.")
+    exercise_id = exercise.id
     storage_name = service.delete_media(db, media)
     db.commit()
     media_files.remove(storage_name)
-    flash(_("The photo or video is removed."))
+    flash(done)
     return redirect(url_for("library.exercise", exercise_id=exercise_id) + "#media")
 
 
