@@ -18,6 +18,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from hep.content.loader import load_catalogue
+from hep.library.service import sync_catalogue
+from hep.timeutil import utcnow
 from tests.conftest import PASSWORD
 
 CHROMIUM = os.environ.get("HEP_CHROMIUM", "/usr/bin/chromium")
@@ -137,3 +140,12 @@ def next_step(page: Page) -> None:
     """In the guided session, the visible step's "Next" button."""
     session_ready(page)
     page.locator("[data-step]:visible [data-next]").click()
+
+
+@pytest.fixture
+def library_clinic(app, db, people):
+    """A clinic with a therapist and a patient, and the shipped library synced."""
+    with app.app_context():
+        sync_catalogue(db, utcnow(), load_catalogue())
+    db.commit()
+    return people.clinic_with_patient()

@@ -11,9 +11,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from hep.content.loader import load_catalogue
-from hep.library.service import sync_catalogue
 from hep.models import ExerciseMedia
-from hep.timeutil import utcnow
 from tests.browser.conftest import assert_accessible, screenshot, sign_in
 
 # Draw a moving square on a canvas and record one second of it as WebM with MediaRecorder:
@@ -59,14 +57,6 @@ async (video) => {
           width: video.videoWidth, error: video.error && video.error.code};
 }
 """
-
-
-@pytest.fixture
-def clinic(app, db, people):
-    with app.app_context():
-        sync_catalogue(db, utcnow(), load_catalogue())
-    db.commit()
-    return people.clinic_with_patient()
 
 
 def search_filter_and_open(page: Page, base: str, name: str) -> None:
@@ -133,9 +123,9 @@ def search_filter_and_open(page: Page, base: str, name: str) -> None:
     screenshot(page, f"library-exercise-{name}")
 
 
-def test_search_filter_and_open_an_exercise_on_a_phone(live_server, clinic, phone):
+def test_search_filter_and_open_an_exercise_on_a_phone(live_server, library_clinic, phone):
     base = live_server.live_url
-    sign_in(phone, base, clinic.therapist.login, "/patients")
+    sign_in(phone, base, library_clinic.therapist.login, "/patients")
     name = "iphone" if "iPhone" in phone.evaluate("navigator.userAgent") else "pixel"
     search_filter_and_open(phone, base, name)
     # Nothing runs off the side of a phone screen.
@@ -143,17 +133,17 @@ def test_search_filter_and_open_an_exercise_on_a_phone(live_server, clinic, phon
     assert width <= phone.viewport_size["width"]
 
 
-def test_search_filter_and_open_an_exercise_at_desktop_size(live_server, clinic, desktop):
+def test_search_filter_and_open_an_exercise_at_desktop_size(live_server, library_clinic, desktop):
     base = live_server.live_url
-    sign_in(desktop, base, clinic.therapist.login, "/patients")
+    sign_in(desktop, base, library_clinic.therapist.login, "/patients")
     search_filter_and_open(desktop, base, "desktop")
 
 
 @pytest.mark.parametrize("size", ["desktop", "pixel"])
-def test_therapist_uploads_a_video_and_it_plays(request, live_server, db, clinic, size):
+def test_therapist_uploads_a_video_and_it_plays(request, live_server, db, library_clinic, size):
     page: Page = request.getfixturevalue(size)
     base = live_server.live_url
-    sign_in(page, base, clinic.therapist.login, "/patients")
+    sign_in(page, base, library_clinic.therapist.login, "/patients")
     page.goto(f"{base}/library?q=heel+raise")
     page.locator("#results .exercise-card h2 a").first.click()
     exercise_url = page.url
@@ -206,10 +196,12 @@ def test_therapist_uploads_a_video_and_it_plays(request, live_server, db, clinic
     screenshot(page, f"library-video-{size}")
 
 
-def test_therapist_writes_a_clinic_exercise_and_a_template_on_a_phone(live_server, clinic, pixel):
+def test_therapist_writes_a_clinic_exercise_and_a_template_on_a_phone(
+    live_server, library_clinic, pixel
+):
     page = pixel
     base = live_server.live_url
-    sign_in(page, base, clinic.therapist.login, "/patients")
+    sign_in(page, base, library_clinic.therapist.login, "/patients")
     page.goto(f"{base}/library")
     page.get_by_role("link", name="Add your own exercise").click()
     expect(page.get_by_role("heading", name="Add your own exercise")).to_be_visible()

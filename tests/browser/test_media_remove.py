@@ -4,24 +4,12 @@ it" leaves it alone). Without JavaScript the same question is a page of its own
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
-from hep.content.loader import load_catalogue
-from hep.library.service import sync_catalogue
 from hep.models import Exercise, ExerciseMedia
-from hep.timeutil import utcnow
 from tests.browser.conftest import assert_accessible, screenshot, sign_in
 from tests.test_library import PNG
-
-
-@pytest.fixture
-def clinic(app, db, people):
-    with app.app_context():
-        sync_catalogue(db, utcnow(), load_catalogue())
-    db.commit()
-    return people.clinic_with_patient()
 
 
 def add_photo(page: Page, base: str, db) -> str:
@@ -46,9 +34,9 @@ def media_count(db) -> int:
     return count
 
 
-def test_remove_a_photo_in_place_on_a_phone(live_server, clinic, db, pixel):
+def test_remove_a_photo_in_place_on_a_phone(live_server, library_clinic, db, pixel):
     page, base = pixel, live_server.live_url
-    sign_in(page, base, clinic.therapist.login, "/patients")
+    sign_in(page, base, library_clinic.therapist.login, "/patients")
     url = add_photo(page, base, db)
     item = page.locator(".media-list li").first
 

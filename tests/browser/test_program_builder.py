@@ -14,27 +14,19 @@ from hep.timeutil import utcnow
 from tests.browser.conftest import assert_accessible, screenshot, sign_in
 
 
-@pytest.fixture
-def clinic(app, db, people):
-    with app.app_context():
-        sync_catalogue(db, utcnow(), load_catalogue())
-    db.commit()
-    return people.clinic_with_patient()
-
-
 @pytest.mark.parametrize("size", ["desktop", "pixel"])
 def test_therapist_builds_a_program_from_a_template_and_changes_a_dosage(
-    request, live_server, db, clinic, size
+    request, live_server, db, library_clinic, size
 ):
     page: Page = request.getfixturevalue(size)
     base = live_server.live_url
     template = db.exec(select(ProgramTemplate).order_by(ProgramTemplate.id)).first()
-    sign_in(page, base, clinic.therapist.login, "/patients")
+    sign_in(page, base, library_clinic.therapist.login, "/patients")
 
     # The patient page links here ("New program"; tested in tests/test_programs.py).
-    page.goto(f"{base}/patients/{clinic.patient.id}/programs/new")
+    page.goto(f"{base}/patients/{library_clinic.patient.id}/programs/new")
     expect(
-        page.get_by_role("heading", name=f"New program for {clinic.patient.name}")
+        page.get_by_role("heading", name=f"New program for {library_clinic.patient.name}")
     ).to_be_visible()
     assert_accessible(page)
     screenshot(page, f"program-start-{size}")
