@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from werkzeug.serving import make_server
 from hep import create_app, migrate
 from hep.accounts import service as accounts
 from hep.accounts.schemas import NewPatient, SignUp
+from hep.content.loader import LIBRARY_DIR
 from hep.db import make_engine
 from hep.models import User
 from hep.timeutil import utcnow
@@ -252,3 +254,11 @@ def live_server(app_config: dict) -> Iterator[str]:
     thread.join(timeout=5)
     _empty_all_tables(app)
     app.extensions["hep.engine"].dispose()
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    """A copy of the shipped content library (English and translations) to break in a test."""
+    copy = tmp_path / "library"
+    shutil.copytree(LIBRARY_DIR, copy)
+    return copy

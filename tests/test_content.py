@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -246,13 +245,6 @@ def test_template_overrides_merge_into_a_valid_dosage(catalogue):
 
 
 # --- Broken files are rejected with a message naming the problem ----------------------------
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Path:
-    copy = tmp_path / "library"
-    shutil.copytree(LIBRARY_DIR, copy)
-    return copy
 
 
 def _edit(path: Path, old: str, new: str) -> None:

@@ -20,6 +20,7 @@ from hep.library.service import sync_catalogue
 from hep.models import Exercise, ProgramItem
 from hep.timeutil import utcnow
 from tests.conftest import PASSWORD
+from tests.test_content import _edit, _problems
 from tests.test_i18n import compile_catalogue
 from tests.test_patient import make_program
 
@@ -78,25 +79,6 @@ def test_spanish_sentences_may_open_with_an_inverted_mark():
 
 
 # --- A broken Spanish file is refused, with every problem at once ---------------------------
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Path:
-    copy = tmp_path / "library"
-    shutil.copytree(LIBRARY_DIR, copy)
-    return copy
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def _problems(directory: Path) -> str:
-    with pytest.raises(ContentError) as caught:
-        load_catalogue(directory)
-    return str(caught.value)
 
 
 def test_a_copy_with_the_spanish_files_loads(library):

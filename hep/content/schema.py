@@ -136,6 +136,8 @@ Name = Annotated[str, Field(min_length=3, max_length=120)]
 Sentence = Annotated[str, Field(min_length=8, max_length=240), AfterValidator(_sentence)]
 Step = Annotated[str, Field(min_length=8, max_length=240), AfterValidator(_step)]
 Summary = Annotated[str, Field(min_length=10, max_length=300), AfterValidator(_one_sentence)]
+Steps = Annotated[list[Step], Field(min_length=3, max_length=8)]
+Tips = Annotated[list[Sentence], Field(min_length=1, max_length=4)]  # cues, mistakes, precautions
 
 Sets = Annotated[int, Field(ge=1, le=5)]
 Reps = Annotated[int, Field(ge=1, le=30)]
@@ -206,11 +208,11 @@ class Exercise(_Strict):
     body_region: BodyRegion
     position: Position
     equipment: Annotated[list[Equipment], Field(min_length=1, max_length=4)]
-    steps: Annotated[list[Step], Field(min_length=3, max_length=8)]
-    cues: Annotated[list[Sentence], Field(min_length=1, max_length=4)]
-    mistakes: Annotated[list[Sentence], Field(min_length=1, max_length=4)]
+    steps: Steps
+    cues: Tips
+    mistakes: Tips
     dosage: Dosage
-    precautions: Annotated[list[Sentence], Field(min_length=1, max_length=4)]
+    precautions: Tips
     contraindications: Annotated[list[ContraindicationTag], Field(max_length=5)]
     progression: Slug | None = None
     regression: Slug | None = None
@@ -296,10 +298,10 @@ class ExerciseText(_Strict):
     slug: Slug
     name: Name
     summary: Summary
-    steps: Annotated[list[Step], Field(min_length=3, max_length=8)]
-    cues: Annotated[list[Sentence], Field(min_length=1, max_length=4)]
-    mistakes: Annotated[list[Sentence], Field(min_length=1, max_length=4)]
-    precautions: Annotated[list[Sentence], Field(min_length=1, max_length=4)]
+    steps: Steps
+    cues: Tips
+    mistakes: Tips
+    precautions: Tips
 
     @model_validator(mode="after")
     def _nothing_twice(self) -> ExerciseText:
